@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print the numbers the README and docs quote."""

@@ -1,0 +1,79 @@
+"""`nmtcli bleu`: corpus BLEU / chrF / TER of hypotheses on stdin, as sacrebleu computes them."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from nmtcli.cli.app import app
+from nmtcli.cli.common import OutputFormat, boundary
+from nmtcli.corpus import STDIN, read_lines
+from nmtcli.errors import NmtError
+from nmtcli.scoring import BLEU_TOKENIZERS, METRICS, ScoreOptions, corpus_scores, format_scores
+
+METRIC_NAMES = frozenset(METRICS)
+
+
+def read_scoring_lines(path: str) -> list[str]:
+    """Lines as sacrebleu reads them: trailing whitespace removed."""
+    return [line.rstrip() for line in read_lines(path)]
+
+
+@app.command(
+    epilog="Example: nmtcli translate -m runs/x < test.en | nmtcli bleu test.fr -m bleu chrf",
+)
+@boundary
+def bleu(
+    references: Annotated[
+        list[str], typer.Argument(help="Reference file(s), one per reference set (.gz ok).")
+    ],
+    input_file: Annotated[
+        str, typer.Option("--input", "-i", help="Hypotheses file (default: stdin).")
+    ] = STDIN,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metrics", "-m", help="Metrics: bleu, chrf, ter (several after one -m, as sacrebleu)."
+        ),
+    ] = None,
+    score_only: Annotated[
+        bool, typer.Option("--score-only", "-b", help="Print only the score(s).")
+    ] = False,
+    width: Annotated[int, typer.Option("--width", "-w", help="Decimals in scores.")] = 1,
+    tokenize: Annotated[
+        str | None,
+        typer.Option(
+            "--tokenize",
+            "-tok",
+            help=f"BLEU tokenizer ({', '.join(BLEU_TOKENIZERS)}); default 13a.",
+        ),
+    ] = None,
+    lowercase: Annotated[
+        bool, typer.Option("--lowercase", "-lc", help="Case-insensitive BLEU and chrF.")
+    ] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, or json as sacrebleu prints it.")
+    ] = OutputFormat.text,
+) -> None:
+    """Score hypotheses (stdin or -i) against references: sacreBLEU's numbers and signature."""
+    chosen = tuple(name.lower() for name in (metrics or ["bleu"]))
+    unknown = [name for name in chosen if name not in METRIC_NAMES]
+    if unknown:
+        raise typer.BadParameter(f"unknown metric {unknown[0]!r}; choose from bleu, chrf, ter")
+    if tokenize is not None and tokenize not in BLEU_TOKENIZERS:
+        raise typer.BadParameter(f"unknown tokenizer {tokenize!r}", param_hint="--tokenize")
+    if input_file == STDIN and sys.stdin.isatty():
+        raise typer.BadParameter("pipe hypotheses on stdin or give --input FILE")
+    options = ScoreOptions(chosen, tokenize, lowercase, width, score_only)
+    hypotheses = read_scoring_lines(input_file)
+    reference_sets = [read_scoring_lines(path) for path in references]
+    for path, lines in zip(references, reference_sets):
+        if len(lines) != len(hypotheses):
+            source = "stdin" if input_file == STDIN else input_file
+            raise NmtError(
+                f"{path} has {len(lines)} lines but {source} has {len(hypotheses)} hypotheses"
+            )
+    results = corpus_scores(hypotheses, reference_sets, options)
+    typer.echo(format_scores(results, output_format == OutputFormat.json, score_only))

@@ -1,0 +1,315 @@
+"""SentencePiece vocabularies: training one (joint or per side), loading it, and its statistics.
+
+Reserved ids are fixed for every vocabulary nmtcli trains, so models and search can rely on them:
+`<pad>` = 0, `<s>` (BOS) = 1, `</s>` (EOS) = 2, `<unk>` = 3.
+
+A vocabulary directory holds `vocab.json` (what kind, which files) and either `joint.model`
+(one model for both sides, the default) or `src.model` and `tgt.model` (`--separate`), each with
+a human-readable `.vocab` listing beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nmtcli.corpus import CorpusSpec, SkipReport, read_pairs
+from nmtcli.errors import VocabError
+from nmtcli.io import atomic_write_bytes, atomic_write_text
+
+if TYPE_CHECKING:
+    import sentencepiece
+
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+VOCAB_FORMAT_VERSION = 1
+VOCAB_META = "vocab.json"
+MODEL_TYPES = ("unigram", "bpe")
+SAMPLE_PAIRS = 10_000  # pairs kept in memory to compute the summary statistics
+_TOO_HIGH = re.compile(r"Please set it to a value <= (\d+)")
+_TOO_LOW = re.compile(r"smaller than required_chars\. (\d+) vs (\d+)")
+
+
+@dataclass(frozen=True)
+class VocabOptions:
+    """How to train a vocabulary."""
+
+    model_type: str = "unigram"
+    vocab_size: int = 8000
+    joint: bool = True
+    character_coverage: float = 1.0
+    max_sentences: int = 2_000_000  # SentencePiece samples this many sentences from larger corpora
+
+
+class Tokenizer:
+    """One side's SentencePiece model: text to pieces or ids and back."""
+
+    def __init__(self, path: Path) -> None:
+        import sentencepiece as spm
+
+        self.path = path
+        self.processor: sentencepiece.SentencePieceProcessor = spm.SentencePieceProcessor()
+        try:
+            self.processor.load(str(path))
+        except (OSError, RuntimeError) as error:
+            raise VocabError(f"{path}: not a readable SentencePiece model ({error})") from None
+        self.size = self.processor.get_piece_size()
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text` (no BOS/EOS)."""
+        return self.processor.encode(text)
+
+    def encode_many(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of many texts at once (SentencePiece batches them in C++)."""
+        return self.processor.encode(texts)
+
+    def pieces(self, text: str) -> list[str]:
+        """SentencePiece pieces of `text`."""
+        return self.processor.encode(text, out_type=str)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text from token ids; special ids are dropped."""
+        return self.processor.decode([i for i in ids if i >= UNK_ID])
+
+    def decode_pieces(self, pieces: list[str]) -> str:
+        """Text from pieces."""
+        return self.processor.decode_pieces(pieces)
+
+    def id_to_piece(self, index: int) -> str:
+        """The piece string of one id."""
+        return self.processor.id_to_piece(index)
+
+
+@dataclass
+class Vocabulary:
+    """The tokenizers of a translation direction; `src is tgt` when the vocabulary is joint."""
+
+    src: Tokenizer
+    tgt: Tokenizer
+    joint: bool
+    model_type: str
+
+    @classmethod
+    def load(cls, directory: Path) -> Vocabulary:
+        """Load a vocabulary directory (or a model directory holding one)."""
+        meta_path = directory / VOCAB_META
+        if not meta_path.is_file():
+            raise VocabError(f"{directory}: no {VOCAB_META}; not a vocabulary or model directory")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            files, version = meta["files"], meta["format_version"]
+        except (ValueError, KeyError) as error:
+            raise VocabError(f"{meta_path}: malformed ({error})") from None
+        if version > VOCAB_FORMAT_VERSION:
+            raise VocabError(f"{meta_path}: format version {version} is newer than this nmtcli")
+        src = Tokenizer(directory / files["src"])
+        tgt = src if files["tgt"] == files["src"] else Tokenizer(directory / files["tgt"])
+        return cls(src=src, tgt=tgt, joint=src is tgt, model_type=meta.get("model_type", "?"))
+
+    def side(self, name: str) -> Tokenizer:
+        """The tokenizer for side `src` or `tgt`."""
+        if name not in ("src", "tgt"):
+            raise VocabError(f"unknown side {name!r}: use src or tgt")
+        return self.src if name == "src" else self.tgt
+
+    def copy_to(self, directory: Path) -> None:
+        """Copy the vocabulary's files into `directory` (for self-contained model directories)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for tokenizer in {id(self.src): self.src, id(self.tgt): self.tgt}.values():
+            for suffix in (".model", ".vocab"):
+                source = tokenizer.path.with_suffix(suffix)
+                if source.is_file():
+                    atomic_write_bytes(directory / source.name, source.read_bytes())
+        meta = tokenizer_meta(self.src.path.name, self.tgt.path.name, self.model_type)
+        atomic_write_text(directory / VOCAB_META, json.dumps(meta, indent=2) + "\n")
+
+
+def tokenizer_meta(src_file: str, tgt_file: str, model_type: str) -> dict:
+    """The content of `vocab.json`."""
+    return {
+        "format_version": VOCAB_FORMAT_VERSION,
+        "model_type": model_type,
+        "files": {"src": src_file, "tgt": tgt_file},
+        "special_ids": {"pad": PAD_ID, "bos": BOS_ID, "eos": EOS_ID, "unk": UNK_ID},
+    }
+
+
+@dataclass
+class TrainedVocab:
+    """What `train_vocab` produced: the vocabulary, a sample of pairs, and any size warnings."""
+
+    vocabulary: Vocabulary
+    sample: list[tuple[str, str]]
+    pairs_read: int
+    warnings: list[str]
+
+
+def _spool_pairs(
+    pairs: Iterator[tuple[str, str]], src_file: Path, tgt_file: Path
+) -> tuple[list[tuple[str, str]], int]:
+    """Write each side to its own file (one pass, streamed); keep a sample for the summary."""
+    sample: list[tuple[str, str]] = []
+    count = 0
+    with (
+        src_file.open("w", encoding="utf-8") as src_out,
+        tgt_file.open("w", encoding="utf-8") as tgt_out,
+    ):
+        for count, (src, tgt) in enumerate(pairs, start=1):  # noqa: B007 - count read after
+            src_out.write(src + "\n")
+            tgt_out.write(tgt + "\n")
+            if len(sample) < SAMPLE_PAIRS:
+                sample.append((src, tgt))
+    return sample, count
+
+
+def _train_one(inputs: list[Path], options: VocabOptions, name: str) -> tuple[bytes, list[str]]:
+    """Train one SentencePiece model; shrink the size (with a warning) if the data is too small."""
+    import sentencepiece as spm
+
+    size, warnings = options.vocab_size, []
+    for _ in range(3):
+        buffer = _BytesSink()
+        try:
+            spm.SentencePieceTrainer.train(
+                input=[str(p) for p in inputs],
+                model_writer=buffer,
+                model_type=options.model_type,
+                vocab_size=size,
+                character_coverage=options.character_coverage,
+                input_sentence_size=options.max_sentences,
+                shuffle_input_sentence=True,
+                pad_id=PAD_ID,
+                bos_id=BOS_ID,
+                eos_id=EOS_ID,
+                unk_id=UNK_ID,
+                num_threads=2,
+                minloglevel=2,
+            )
+            return buffer.getvalue(), warnings
+        except RuntimeError as error:
+            size = _smaller_size(str(error), size, name)
+            warnings.append(
+                f"{name}: the corpus is too small for a vocabulary of {options.vocab_size}; "
+                f"using the largest possible, {size}"
+            )
+    raise VocabError(f"{name}: SentencePiece could not train a vocabulary of any size")
+
+
+def _smaller_size(message: str, size: int, name: str) -> int:
+    """The size SentencePiece says is possible, or a clear `VocabError`."""
+    too_low = _TOO_LOW.search(message)
+    if too_low:
+        raise VocabError(
+            f"{name}: --vocab-size {size} is too small: the corpus's characters and the "
+            f"reserved ids need {too_low.group(2)}; raise it or lower --character-coverage"
+        )
+    too_high = _TOO_HIGH.search(message)
+    if too_high is None:
+        first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+        raise VocabError(f"{name}: SentencePiece failed: {first_line}")
+    return int(too_high.group(1))
+
+
+class _BytesSink:
+    """A minimal writable for SentencePiece's `model_writer`."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        """Collect `data`."""
+        self.parts.append(data)
+
+    def getvalue(self) -> bytes:
+        """Everything written."""
+        return b"".join(self.parts)
+
+
+def train_vocab(
+    spec: CorpusSpec, out_dir: Path, options: VocabOptions, report: SkipReport | None = None
+) -> TrainedVocab:
+    """Train SentencePiece on a parallel corpus and write a vocabulary directory.
+
+    Args:
+        spec: the corpus (read once, streamed).
+        out_dir: where to write `vocab.json` and the model files (created if needed).
+        options: model type, size, joint or separate, character coverage.
+        report: when given, invalid corpus lines are skipped and counted there.
+
+    Returns:
+        The loaded vocabulary, a sample of pairs for statistics, and size warnings.
+    """
+    if options.model_type not in MODEL_TYPES:
+        raise VocabError(f"unknown model type {options.model_type!r}: use unigram or bpe")
+    if options.vocab_size < 8:
+        raise VocabError(f"--vocab-size {options.vocab_size} is too small (at least 8)")
+    with tempfile.TemporaryDirectory(prefix="nmtcli-vocab-") as tmp:
+        src_file, tgt_file = Path(tmp, "src.txt"), Path(tmp, "tgt.txt")
+        sample, count = _spool_pairs(read_pairs(spec, report), src_file, tgt_file)
+        jobs = (
+            [("joint", "joint vocabulary", [src_file, tgt_file])]
+            if options.joint
+            else [
+                ("src", "source vocabulary", [src_file]),
+                ("tgt", "target vocabulary", [tgt_file]),
+            ]
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        warnings: list[str] = []
+        for stem, label, inputs in jobs:
+            model_bytes, job_warnings = _train_one(inputs, options, label)
+            warnings += job_warnings
+            _write_model(out_dir / f"{stem}.model", model_bytes)
+    names = ("joint.model", "joint.model") if options.joint else ("src.model", "tgt.model")
+    meta = tokenizer_meta(*names, options.model_type) | {"options": asdict(options)}
+    atomic_write_text(out_dir / VOCAB_META, json.dumps(meta, indent=2) + "\n")
+    return TrainedVocab(Vocabulary.load(out_dir), sample, count, warnings)
+
+
+def _write_model(path: Path, model_bytes: bytes) -> None:
+    """Write a SentencePiece model and its human-readable `.vocab` listing."""
+    import sentencepiece as spm
+
+    atomic_write_bytes(path, model_bytes)
+    processor = spm.SentencePieceProcessor(model_proto=model_bytes)
+    listing = "".join(
+        f"{processor.id_to_piece(i)}\t{processor.get_score(i):.4f}\n"
+        for i in range(processor.get_piece_size())
+    )
+    atomic_write_text(path.with_suffix(".vocab"), listing)
+
+
+@dataclass(frozen=True)
+class SideStats:
+    """Summary of how one side's tokenizer covers a sample of text."""
+
+    vocab_size: int
+    sentences: int
+    pieces_per_sentence: float
+    character_coverage: float
+    unknown_rate: float
+
+
+def side_stats(tokenizer: Tokenizer, texts: list[str]) -> SideStats:
+    """Pieces per sentence, share of characters covered, and share of pieces that are `<unk>`."""
+    pieces = unknown = chars = unknown_chars = 0
+    processor = tokenizer.processor
+    for ids, strings in zip(processor.encode(texts), processor.encode(texts, out_type=str)):
+        pieces += len(ids)
+        for index, piece in zip(ids, strings):
+            surface = len(piece.lstrip("\u2581"))  # an unknown piece keeps its surface text
+            chars += surface
+            if index == UNK_ID:
+                unknown += 1
+                unknown_chars += surface
+    return SideStats(
+        vocab_size=tokenizer.size,
+        sentences=len(texts),
+        pieces_per_sentence=pieces / max(len(texts), 1),
+        character_coverage=1.0 - unknown_chars / max(chars, 1),
+        unknown_rate=unknown / max(pieces, 1),
+    )
