@@ -25,7 +25,7 @@ class Cli:
     def __init__(self) -> None:
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, input: str | bytes | None = None):  # noqa: A002
+    def __call__(self, *args: str, input: str | bytes | None = None):
         return self.runner.invoke(
             app, expand_multi_value_options([str(a) for a in args]), input=input
         )

@@ -13,7 +13,7 @@ from nmtcli.corpus import CorpusSpec, SkipReport, read_pairs
 from nmtcli.errors import CorpusError
 
 
-def _vocab(cli, tmp_path: Path, *corpus_args: str, input: bytes | None = None):  # noqa: A002
+def _vocab(cli, tmp_path: Path, *corpus_args: str, input: bytes | None = None):
     return cli("vocab", *corpus_args, "-o", tmp_path / "out", "--vocab-size", "40", input=input)
 
 
@@ -86,7 +86,7 @@ def test_corpus_and_paired_files_together_is_an_error(cli, tmp_path, tiny_tsv):
 
 def test_skip_invalid_skips_and_reports(cli, tmp_path, tiny_tsv):
     lines = tiny_tsv.read_bytes().splitlines(keepends=True)
-    bad = lines[:5] + [b"no tab\n", b"a\tb\tc\n", b"\xff\xfe\tx\n"] + lines[5:]
+    bad = [*lines[:5], b"no tab\n", b"a\tb\tc\n", b"\xff\xfe\tx\n", *lines[5:]]
     path = tmp_path / "mixed.tsv"
     path.write_bytes(b"".join(bad))
     assert _vocab(cli, tmp_path, str(path)).exit_code == 1
