@@ -11,11 +11,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _umask() -> int:
+    """The process umask (read without changing it for good)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Create `path` atomically: `write(temp_path)` fills a temporary file that is then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
+    os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
         write(temp)
         with open(temp, "rb") as written:

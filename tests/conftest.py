@@ -65,3 +65,68 @@ def tiny_vocab(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = Cli()("vocab", corpus, "-o", root / "vocab", "--vocab-size", "48")
     assert result.exit_code == 0, result.output
     return root / "vocab"
+
+
+TINY_TRAIN_ARGS = [
+    "--vocab-size",
+    "59",
+    "--valid-size",
+    "100",
+    "--batch-tokens",
+    "600",
+    "--valid-bleu-sentences",
+    "50",
+    "--warmup",
+    "50",
+    "--log-every",
+    "1000",
+]
+TINY_MODELS = {
+    "rnn": [
+        "--arch",
+        "rnn",
+        "--attention",
+        "general",
+        "--emb-size",
+        "32",
+        "--hidden-size",
+        "64",
+        "--lr",
+        "3e-3",
+    ],
+    "transformer": [
+        "--arch",
+        "transformer",
+        "--layers",
+        "2",
+        "--d-model",
+        "64",
+        "--heads",
+        "4",
+        "--ff-size",
+        "128",
+        "--lr",
+        "2e-3",
+    ],
+}
+
+
+def train_tiny(cli: Cli, corpus: Path, output: Path, arch: str, *extra: str) -> None:
+    """Train a tiny model through the CLI (a few seconds)."""
+    result = cli("train", corpus, "-o", output, *TINY_TRAIN_ARGS, *TINY_MODELS[arch], *extra)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tsv(tmp_path_factory.mktemp("corpus") / "words.tsv", tiny_pairs(2000))
+
+
+@pytest.fixture(scope="session", params=["rnn", "transformer"])
+def trained_model(request, tmp_path_factory: pytest.TempPathFactory, tiny_corpus: Path) -> Path:
+    """A tiny model of each architecture trained for 300 steps on the word-substitution corpus."""
+    output = tmp_path_factory.mktemp("models") / request.param
+    train_tiny(
+        Cli(), tiny_corpus, output, request.param, "--max-steps", "300", "--valid-every", "100"
+    )
+    return output

@@ -1,0 +1,1 @@
+"""Training: data batching, schedules, the training loop and checkpoints."""
