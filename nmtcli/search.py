@@ -188,9 +188,10 @@ def beam_search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[li
     """Batched beam search: all sentences × beams in one tensor (B·K rows).
 
     At each step the 2K best continuations of each sentence are ranked; those ending in EOS
-    within the top K become finished hypotheses, and the best K others form the next beam. A
-    sentence is done once it holds K finished hypotheses (at the length limit every beam
-    finishes); done sentences leave the batch.
+    within the top K become finished hypotheses (the best K are kept), and the best K others form
+    the next beam. A sentence is done when no live beam can still beat its n-th best finished
+    hypothesis (see `_BeamState._is_done`), or at its length limit, where every beam finishes;
+    done sentences leave the batch.
     """
     beam, size = options.beam_size, batch.size
     memory = model.encode(batch.src, batch.src_mask)
@@ -268,7 +269,7 @@ class _BeamState:
         if self.attention is not None:
             self.attention = self.attention[rows]
         self.prev = token.flatten()
-        return self._drop_done(rows)
+        return self._drop_done(rows, options)
 
     def _finish(
         self,
@@ -282,8 +283,6 @@ class _BeamState:
         ends = (token[:, : self.beam] == EOS_ID) & (top_scores[:, : self.beam] > NEG_INF)  # (A, K)
         for sentence, rank in ends.nonzero().tolist():
             index = int(self.active[sentence])
-            if len(self.finished[index]) >= self.beam:
-                continue
             row = sentence * self.beam + int(origin[sentence, rank])
             tokens = self.history[row].tolist()
             log_prob = float(top_scores[sentence, rank])
@@ -291,12 +290,38 @@ class _BeamState:
             attention = None
             if self.attention is not None:
                 attention = self.attention[row, :, ..., : int(src_mask[index].sum())].cpu()
-            self.finished[index].append(Hypothesis(tokens, log_prob, score, attention))
+            found = self.finished[index]
+            found.append(Hypothesis(tokens, log_prob, score, attention))
+            found.sort(key=lambda h: -h.score)
+            del found[self.beam :]
 
-    def _drop_done(self, rows: Tensor) -> Tensor:
-        """Remove sentences with K finished hypotheses; return the surviving state rows."""
+    def _is_done(self, position: int, options: SearchOptions) -> bool:
+        """Whether no live beam of an active sentence can still enter its n-best list.
+
+        A live beam's log-probability only decreases and the length penalty only grows, so its
+        best possible final score is its current log-probability divided by the penalty at the
+        sentence's length limit (α > 0), or the log-probability itself (α ≤ 0).
+        """
+        found = self.finished[int(self.active[position])]
+        if len(found) < options.n_best:
+            return False
+        best_live = float(self.scores[position].max())
+        if best_live == NEG_INF:
+            return True
+        limit = int(self.limits[position]) + 1
+        bound = (
+            best_live / length_penalty(limit, options.length_penalty)
+            if options.length_penalty > 0
+            else best_live
+        )
+        return found[options.n_best - 1].score >= bound
+
+    def _drop_done(self, rows: Tensor, options: SearchOptions) -> Tensor:
+        """Remove finished sentences; return the surviving state rows."""
         done = torch.tensor(
-            [len(self.finished[int(i)]) >= self.beam for i in self.active], device=rows.device
+            [self._is_done(position, options) for position in range(self.active.numel())],
+            dtype=torch.bool,
+            device=rows.device,
         )
         self.dropped = bool(done.any())
         if not self.dropped:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from nmtcli.cli import bleu, tokenize, train, vocab  # noqa: F401 - importing registers the commands
+from nmtcli.cli import attention, bleu, info, tokenize, train, translate, vocab  # noqa: F401 - importing registers the commands
 from nmtcli.cli.app import app
 
 # Options that, as in sacrebleu, take several values after one flag (`-m bleu chrf ter`).

@@ -418,7 +418,11 @@ def train(
     device: Annotated[str | None, _option("--device", panel=RUN, help="auto, cpu or cuda.")] = None,
     precision: Annotated[
         str | None,
-        _option("--precision", panel=RUN, help="auto (bf16/fp16 on CUDA), fp32, bf16, fp16."),
+        _option(
+            "--precision",
+            panel=RUN,
+            help="auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 (CPU too), fp16.",
+        ),
     ] = None,
     log_every: Annotated[
         float | None,

@@ -88,12 +88,14 @@ class MultiHeadAttention(nn.Module):
 
 
 class FeedForward(nn.Sequential):
-    """Position-wise W_2 dropout(relu(W_1 x)) (section 3.3)."""
+    """Position-wise W_2 relu(W_1 x) (section 3.3).
 
-    def __init__(self, d_model: int, ff_size: int, dropout: float) -> None:
-        super().__init__(
-            nn.Linear(d_model, ff_size), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff_size, d_model)
-        )
+    No dropout on the inner activation (as in the paper; residual dropout follows the block):
+    on CPUs, drawing a mask for the 4×-wider inner tensor costs more than a matrix product.
+    """
+
+    def __init__(self, d_model: int, ff_size: int) -> None:
+        super().__init__(nn.Linear(d_model, ff_size), nn.ReLU(), nn.Linear(ff_size, d_model))
 
 
 class EncoderLayer(nn.Module):
@@ -104,7 +106,7 @@ class EncoderLayer(nn.Module):
         self.self_norm = nn.LayerNorm(config.d_model)
         self.self_attention = MultiHeadAttention(config.d_model, config.heads, config.dropout)
         self.ff_norm = nn.LayerNorm(config.d_model)
-        self.feed_forward = FeedForward(config.d_model, config.ff_size, config.dropout)
+        self.feed_forward = FeedForward(config.d_model, config.ff_size)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
@@ -127,7 +129,7 @@ class DecoderLayer(nn.Module):
         self.cross_norm = nn.LayerNorm(d_model)
         self.cross_attention = MultiHeadAttention(d_model, heads, dropout)
         self.ff_norm = nn.LayerNorm(d_model)
-        self.feed_forward = FeedForward(d_model, config.ff_size, dropout)
+        self.feed_forward = FeedForward(d_model, config.ff_size)
         self.dropout = nn.Dropout(dropout)
 
     def forward(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from nmtcli.errors import ConfigError
+from nmtcli.device import resolve_device
 
 
 @dataclass
@@ -28,6 +28,14 @@ class DistInfo:
     def is_main(self) -> bool:
         """Whether this is rank 0."""
         return self.rank == 0
+
+    def describe(self) -> str:
+        """The hardware, for the model card: `2× NVIDIA H100`, `CPU (AMD EPYC, 2 threads)`."""
+        count = f"{self.world}× " if self.world > 1 else ""
+        if self.device.type == "cuda":
+            return f"{count}{torch.cuda.get_device_name(self.device)}"
+        processor = _cpu_name()
+        return f"{count}CPU ({processor}, {torch.get_num_threads()} threads)"
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """The model wrapped in DistributedDataParallel when there are several ranks."""
@@ -63,15 +71,6 @@ class DistInfo:
             torch.distributed.barrier()
 
 
-def resolve_device(choice: str, local_rank: int = 0) -> torch.device:
-    """`auto` is CUDA when available, else the CPU; asking for CUDA without one is an error."""
-    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda was asked for but no CUDA device is available")
-        return torch.device("cuda", local_rank)
-    return torch.device("cpu")
-
-
 def init_distributed(device_choice: str) -> DistInfo:
     """Join the `torchrun` process group if there is one; otherwise a single process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -90,3 +89,17 @@ def shutdown_distributed() -> None:
     """Leave the process group, if joined."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+def _cpu_name() -> str:
+    """The CPU model name from /proc/cpuinfo, or the platform's processor string."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"

@@ -228,6 +228,7 @@ def new_job(
                 "model": model_config_to_dict(model_config),
                 "train": train_config_to_dict(train),
                 "vocab": {"src_size": sizes.src, "tgt_size": sizes.tgt, "joint": sizes.joint},
+                "hardware": {"description": dist.describe(), "world_size": dist.world},
                 "data": {
                     "corpus": _spec_dict(data.corpus),
                     "valid": _spec_dict(data.valid),

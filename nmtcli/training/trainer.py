@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
-from nmtcli.errors import TrainingError
+from nmtcli.card import write_card
+from nmtcli.errors import ConfigError, TrainingError
 from nmtcli.io import atomic_write
 from nmtcli.modeldir import BEST, LAST, STATE, append_metrics, save_weights
 from nmtcli.models import ModelConfig, Seq2Seq
@@ -122,15 +124,18 @@ def smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float) -> tuple[Te
     loss = (1 - ε) · (-log p(y)) + ε · mean_v(-log p(v)), padding ignored.
 
     Returns:
-        (loss sum, negative log-likelihood sum, number of target tokens)
+        (loss sum, negative log-likelihood sum without smoothing, number of target tokens)
     """
-    log_probs = torch.log_softmax(logits.float(), dim=-1).flatten(0, 1)  # (B·T, V)
+    flat_logits = logits.flatten(0, 1).float()  # (B·T, V)
     flat = targets.flatten()  # (B·T,)
-    real = flat != PAD_ID
-    nll = -log_probs.gather(1, flat.unsqueeze(1)).squeeze(1)[real]  # (tokens,)
-    uniform = -log_probs[real].mean(dim=-1)  # (tokens,)
-    loss = ((1.0 - smoothing) * nll + smoothing * uniform).sum()
-    return loss, nll.sum().detach(), int(real.sum())
+    loss = F.cross_entropy(
+        flat_logits, flat, ignore_index=PAD_ID, label_smoothing=smoothing, reduction="sum"
+    )
+    with torch.no_grad():
+        real = flat != PAD_ID
+        picked = flat_logits.gather(1, flat.unsqueeze(1)).squeeze(1)  # (B·T,)
+        nll = (torch.logsumexp(flat_logits, dim=-1) - picked).masked_fill(~real, 0.0).sum()
+    return loss, nll, int(real.sum())
 
 
 class Trainer:
@@ -452,6 +457,7 @@ class Trainer:
         save_weights(self.model, directory / LAST)
         if best:
             save_weights(self.model, directory / BEST)
+        write_card(directory)
 
 
 class _Window:
@@ -483,9 +489,13 @@ class _Window:
 
 
 def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """bf16/fp16 autocast on CUDA; full precision on the CPU."""
-    if device.type != "cuda" or precision == "fp32":
+    """The autocast dtype: bf16/fp16 on CUDA by default; on the CPU only bf16, when asked."""
+    if precision == "fp32":
         return None
+    if device.type != "cuda":
+        if precision == "fp16":
+            raise ConfigError("--precision fp16 needs CUDA; on the CPU use bf16 or fp32")
+        return torch.bfloat16 if precision == "bf16" else None
     if precision == "fp16":
         return torch.float16
     if precision == "bf16" or torch.cuda.is_bf16_supported():

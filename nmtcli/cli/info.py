@@ -1,0 +1,112 @@
+"""`nmtcli info`: a model card in the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Group
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.tree import Tree
+
+from nmtcli.cli.app import app
+from nmtcli.cli.common import OutputFormat, boundary, stdout
+
+if TYPE_CHECKING:
+    from nmtcli.card import ModelSummary
+    from nmtcli.models.base import ParamNode
+
+
+def _tree(node: ParamNode, tree: Tree | None = None, depth: int = 0, max_depth: int = 3) -> Tree:
+    """The architecture as a Rich tree with parameter counts."""
+    label = f"[bold]{node.name}[/] [dim]{node.kind}[/] {node.count:,}"
+    branch = Tree(label) if tree is None else tree.add(label)
+    if depth < max_depth:
+        for child in node.children:
+            _tree(child, branch, depth + 1, max_depth)
+    return branch
+
+
+def _facts(summary: ModelSummary) -> Table:
+    """Key facts as a two-column table."""
+    from nmtcli.card import _hours, architecture_line
+
+    config, training, best = summary.config, summary.training, summary.best
+    vocab, data = config["vocab"], config.get("data", {})
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("architecture", architecture_line(config["model"]))
+    table.add_row("parameters", f"{summary.parameters.count:,}")
+    kind = "joint" if vocab["joint"] else "separate"
+    table.add_row(
+        "vocabulary", f"{kind} SentencePiece, {vocab['src_size']:,} / {vocab['tgt_size']:,} pieces"
+    )
+    if data:
+        table.add_row(
+            "data",
+            f"{data.get('train_pairs', 0):,} training / "
+            f"{data.get('valid_pairs', 0):,} validation pairs",
+        )
+    if training:
+        table.add_row(
+            "training",
+            f"{training['step']:,} steps, {training['epoch']:.1f} epochs, "
+            f"{_hours(training.get('train_seconds', 0))}",
+        )
+    if best:
+        table.add_row(
+            "best validation",
+            f"BLEU {best['valid_bleu']:.2f}, perplexity {best['valid_ppl']:.2f} "
+            f"(step {best['step']:,})",
+        )
+    for row in summary.evaluations:
+        table.add_row(
+            f"test: {row['test']}",
+            f"BLEU {row['bleu']:.1f}, chrF {row['chrf']:.1f} ({row.get('decoding', '')})",
+        )
+    return table
+
+
+@app.command(epilog="Example: nmtcli info runs/en-fr   (no argument: the shipped model)")
+@boundary
+def info(
+    model: Annotated[
+        Path | None,
+        typer.Argument(help="Model directory (default: the shipped model).", show_default=False),
+    ] = None,
+    depth: Annotated[
+        int, typer.Option("--depth", help="Levels of the architecture tree to show.", min=1)
+    ] = 3,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = OutputFormat.text,
+) -> None:
+    """Show a model card: architecture with parameter counts, vocabulary, data, training, scores."""
+    from nmtcli.card import summarize
+    from nmtcli.shipped import default_model_dir
+
+    summary = summarize(model if model is not None else default_model_dir())
+    if output_format == OutputFormat.json:
+        payload = {
+            "name": summary.name,
+            "parameters": summary.parameters.count,
+            "config": summary.config,
+            "training": summary.training,
+            "best": summary.best,
+            "evaluations": summary.evaluations,
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    parts = [
+        f"[bold]{summary.name}[/]",
+        _facts(summary),
+        "",
+        _tree(summary.parameters, max_depth=depth),
+    ]
+    if summary.notes:
+        parts += ["", Markdown(summary.notes)]
+    stdout().print(Group(*parts))

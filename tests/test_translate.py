@@ -1,0 +1,247 @@
+"""`nmtcli translate`, `attention` and `info` through the CLI, and the heatmap renderer."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from nmtcli.heatmap import AttentionMatrix, merge_words, pharaoh, render_heatmap
+from tests.conftest import train_tiny
+
+SENTENCES = ["the big cat sees the small dog", "old red house", "the tree"]
+
+
+def test_arguments_stdin_and_files_give_one_line_per_input(cli, trained_model, tmp_path):
+    by_args = cli("translate", "-m", trained_model, "-k", "1", *SENTENCES)
+    assert by_args.exit_code == 0, by_args.output
+    lines = by_args.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[2] == "le arbre"  # the word-substitution task is learnt
+    text = "the big cat sees the small dog\n\nold red house\nthe tree\n"
+    by_stdin = cli("translate", "-m", trained_model, "-k", "1", input=text)
+    assert by_stdin.stdout.splitlines() == [lines[0], "", lines[1], lines[2]]
+    (tmp_path / "in.txt").write_text(text)
+    result = cli(
+        "translate",
+        "-m",
+        trained_model,
+        "-k",
+        "1",
+        "-i",
+        tmp_path / "in.txt",
+        "-o",
+        tmp_path / "out.txt",
+    )
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert (tmp_path / "out.txt").read_text() == by_stdin.stdout
+
+
+def test_json_tsv_and_n_best_formats(cli, trained_model):
+    result = cli(
+        "translate", "-m", trained_model, "-f", "json", "--n-best", "3", "-k", "3", *SENTENCES
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["index"] for r in records] == [0, 1, 2]
+    assert records[1]["source"] == "old red house"
+    assert records[1]["translation"] == "vieux rouge maison"
+    assert records[1]["pieces"][0].startswith("▁")
+    assert len(records[1]["nbest"]) == 3
+    assert [h["score"] for h in records[1]["nbest"]] == sorted(
+        (h["score"] for h in records[1]["nbest"]), reverse=True
+    )
+    assert "attention" not in records[1]
+    tsv = cli("translate", "-m", trained_model, "-f", "tsv", *SENTENCES).stdout.splitlines()
+    assert tsv[1].split("\t")[:2] == ["old red house", "vieux rouge maison"]
+    nbest = cli(
+        "translate", "-m", trained_model, "--n-best", "2", "-k", "2", "old red house"
+    ).stdout.splitlines()
+    assert nbest[0].startswith("0 ||| vieux rouge maison ||| ")
+    assert len(nbest) == 2
+
+
+def test_show_attention_without_colour_has_one_row_per_target_token(
+    cli, trained_model, monkeypatch
+):
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = cli("translate", "-m", trained_model, "--show-attention", "-k", "1", "old red house")
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stdout == "vieux rouge maison\n"
+    )  # the heatmap goes to stderr: the pipeline stays clean
+    heatmap = result.stderr
+    assert "old red house → vieux rouge maison" in heatmap
+    rows = [
+        line
+        for line in heatmap.splitlines()
+        if line.strip().startswith(("▁vieux", "▁rouge", "▁maison", "</s>"))
+    ]
+    assert len(rows) == 4  # three target pieces and </s>
+    assert "●" in rows[0]
+    assert "\x1b[" not in heatmap
+
+
+def test_json_carries_the_attention_matrix_and_alignments(cli, trained_model):
+    result = cli(
+        "translate",
+        "-m",
+        trained_model,
+        "-f",
+        "json",
+        "--align",
+        "--show-attention",
+        "-k",
+        "1",
+        "old red house",
+    )
+    record = json.loads(result.stdout)
+    weights = record["attention"]["weights"]
+    assert len(weights) == len(record["pieces"]) + 1
+    assert all(abs(sum(row) - 1) < 1e-3 for row in weights)
+    assert record["alignment"] == "0-0 1-1 2-2"
+    plain = cli("translate", "-m", trained_model, "--align", "-k", "1", *SENTENCES).stdout
+    translations = cli("translate", "-m", trained_model, "-k", "1", *SENTENCES).stdout
+    for links, translation in zip(plain.splitlines(), translations.splitlines()):
+        pairs = [tuple(map(int, link.split("-"))) for link in links.split()]
+        assert [j for _, j in pairs] == list(range(len(translation.split())))  # one link per word
+        assert all(0 <= i < 7 for i, _ in pairs)
+
+
+def test_attention_out_saves_svg_and_html(cli, trained_model, tmp_path):
+    for suffix in ("svg", "html"):
+        target = tmp_path / f"heat.{suffix}"
+        result = cli("translate", "-m", trained_model, "--attention-out", target, "old red house")
+        assert result.exit_code == 0, result.output
+        content = target.read_text()
+        assert "maison" in content
+
+
+def test_transformer_layer_and_head_views(cli, trained_model, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = cli(
+        "translate",
+        "-m",
+        trained_model,
+        "--show-attention",
+        "--attention-layer",
+        "1",
+        "--attention-head",
+        "2",
+        "old red house",
+    )
+    if "transformer" in str(trained_model):
+        assert result.exit_code == 0, result.output
+        assert "[layer 1/2, head 2/4]" in result.stderr
+        bad = cli(
+            "translate",
+            "-m",
+            trained_model,
+            "--show-attention",
+            "--attention-layer",
+            "9",
+            "old red house",
+        )
+        assert bad.exit_code == 1
+        assert "--attention-layer must be between 1 and 2" in bad.stderr
+    else:  # an RNN has one layer and one head
+        assert result.exit_code == 1
+        assert "--attention-head must be between 1 and 1" in result.stderr
+        one = cli(
+            "translate",
+            "-m",
+            trained_model,
+            "--show-attention",
+            "--attention-head",
+            "1",
+            "old red house",
+        )
+        assert one.exit_code == 0
+        assert "[layer" not in one.stderr
+
+
+def test_forced_decoding_shows_probabilities(cli, trained_model, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    good = cli("attention", "-m", trained_model, "old red house", "vieux rouge maison")
+    assert good.exit_code == 0, good.output
+    assert "(forced)" in good.stdout
+    assert "log P(target | source)" in good.stdout
+    wrong = cli(
+        "attention", "-m", trained_model, "old red house", "vieux chien maison", "-f", "json"
+    )
+    record = json.loads(wrong.stdout)
+    assert record["tgt"] == ["▁vieux", "▁chien", "▁maison", "</s>"]
+    assert record["probabilities"][1] < 0.1 < record["probabilities"][0]
+    words = json.loads(
+        cli(
+            "attention",
+            "-m",
+            trained_model,
+            "old red house",
+            "vieux rouge maison",
+            "-f",
+            "json",
+            "--attention-level",
+            "word",
+        ).stdout
+    )
+    assert words["src"] == ["old", "red", "house", "</s>"]
+
+
+def test_info_shows_the_model_card(cli, trained_model):
+    result = cli("info", trained_model)
+    assert result.exit_code == 0, result.output
+    for expected in ("architecture", "parameters", "vocabulary", "best validation", "encoder"):
+        assert expected in result.stdout
+    payload = json.loads(cli("info", trained_model, "-f", "json").stdout)
+    assert payload["parameters"] > 1000
+    assert (trained_model / "MODEL_CARD.md").read_text().startswith("# ")
+
+
+def test_errors_are_one_line(cli, tmp_path, tiny_corpus):
+    missing = cli("translate", "-m", tmp_path / "nope", "hello")
+    assert missing.exit_code == 1
+    assert "no such model directory" in missing.stderr
+    output = tmp_path / "plain"
+    train_tiny(cli, tiny_corpus, output, "rnn", "--attention", "none", "--max-steps", "2")
+    no_attention = cli("translate", "-m", output, "--show-attention", "hello")
+    assert no_attention.exit_code == 2
+    assert "no attention" in no_attention.output
+
+
+def _render(matrix: AttentionMatrix, width: int, color: bool) -> str:
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=color,
+        color_system="truecolor" if color else None,
+    )
+    console.print(render_heatmap(matrix, width, color, title="t"))
+    return console.file.getvalue()
+
+
+def test_heatmap_with_colour_and_splitting_into_blocks():
+    columns = [f"▁word{i}" for i in range(20)]
+    rows = ["▁a", "▁b", "</s>"]
+    weights = [[1.0 if j == i * 3 else 0.0 for j in range(20)] for i in range(3)]
+    coloured = _render(AttentionMatrix(weights, rows, columns), 60, True)
+    assert ("\x1b[" in coloured and "38;2;" in coloured) or "48;2;" in coloured
+    narrow = _render(AttentionMatrix(weights, rows, columns), 60, False)
+    assert all(len(line) <= 60 for line in narrow.splitlines())
+    assert "(1/" in narrow and "source tokens 1–" in narrow  # split into column blocks
+    assert narrow.count("▁b ") >= 2  # row labels repeated in every block
+
+
+def test_word_merging_sums_sources_and_averages_targets():
+    matrix = AttentionMatrix(
+        [[0.5, 0.3, 0.2, 0.0], [0.1, 0.1, 0.8, 0.0], [0.0, 0.0, 0.0, 1.0]],
+        ["▁écl", "airs", "</s>"],
+        ["▁light", "s", "▁on", "</s>"],
+    )
+    words = merge_words(matrix)
+    assert words.cols == ["lights", "on", "</s>"]
+    assert words.rows == ["éclairs", "</s>"]
+    assert words.weights[0] == pytest.approx([0.5, 0.5, 0.0])
+    assert pharaoh(words) == "0-0"
