@@ -122,11 +122,17 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tsv(tmp_path_factory.mktemp("corpus") / "words.tsv", tiny_pairs(2000))
 
 
+@pytest.fixture(scope="session")
+def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(scope="session", params=["rnn", "transformer"])
-def trained_model(request, tmp_path_factory: pytest.TempPathFactory, tiny_corpus: Path) -> Path:
+def trained_model(request, models_root: Path, tiny_corpus: Path) -> Path:
     """A tiny model of each architecture trained for 300 steps on the word-substitution corpus."""
-    output = tmp_path_factory.mktemp("models") / request.param
-    train_tiny(
-        Cli(), tiny_corpus, output, request.param, "--max-steps", "300", "--valid-every", "100"
-    )
+    output = models_root / request.param
+    if not (output / "model.safetensors").is_file():
+        train_tiny(
+            Cli(), tiny_corpus, output, request.param, "--max-steps", "300", "--valid-every", "100"
+        )
     return output

@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 import sys
 
-from nmtcli.cli import attention, bleu, info, tokenize, train, translate, vocab  # noqa: F401 - importing registers the commands
+# Importing the command modules registers their commands on the app.
+from nmtcli.cli import (  # noqa: F401
+    attention,
+    bleu,
+    experiment,
+    info,
+    tokenize,
+    train,
+    translate,
+    vocab,
+)
 from nmtcli.cli.app import app
 
 # Options that, as in sacrebleu, take several values after one flag (`-m bleu chrf ter`).

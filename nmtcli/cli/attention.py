@@ -10,18 +10,16 @@ import typer
 
 from nmtcli.cli.app import app
 from nmtcli.cli.common import OutputFormat, boundary, stdout
-from nmtcli.cli.translate import (
+from nmtcli.cli.options import (
     AttentionOutOpt,
     DeviceOpt,
     HeadOpt,
-    HeatmapSink,
     LayerOpt,
     Level,
     LevelOpt,
     ModelOpt,
-    heatmap_matrix,
-    load_translator,
 )
+from nmtcli.cli.translate import HeatmapSink, heatmap_matrix, load_translator
 
 UNLIKELY = 0.1  # tokens below this probability are highlighted
 

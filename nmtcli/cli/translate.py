@@ -15,6 +15,29 @@ import typer
 
 from nmtcli.cli.app import app
 from nmtcli.cli.common import boundary, color_enabled, stderr, stdout
+from nmtcli.cli.options import (
+    ATTENTION,
+    DEFAULT_BEAM,
+    DEFAULT_LENGTH_PENALTY,
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_MAX_RATIO,
+    SEARCH,
+    AttentionOutOpt,
+    BatchSizeOpt,
+    BeamOpt,
+    DeviceOpt,
+    HeadOpt,
+    LayerOpt,
+    LengthPenaltyOpt,
+    Level,
+    LevelOpt,
+    MaxLengthOpt,
+    MaxRatioOpt,
+    MinLengthOpt,
+    ModelOpt,
+    NoRepeatOpt,
+    search_options,
+)
 from nmtcli.corpus import STDIN, read_lines
 
 if TYPE_CHECKING:
@@ -23,7 +46,7 @@ if TYPE_CHECKING:
     from nmtcli.heatmap import AttentionMatrix
     from nmtcli.translator import Translation, Translator
 
-SEARCH, OUTPUT, ATTENTION = "Search", "Output", "Attention"
+OUTPUT = "Output"
 
 
 class Format(str, Enum):
@@ -34,65 +57,11 @@ class Format(str, Enum):
     tsv = "tsv"
 
 
-class Level(str, Enum):
-    """Heatmap granularity."""
-
-    piece = "piece"
-    word = "word"
-
-
 def default_model() -> Path:
     """The shipped default model directory."""
     from nmtcli.shipped import default_model_dir
 
     return default_model_dir()
-
-
-ModelOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="Model directory (default: the shipped English→French model).",
-        show_default=False,
-    ),
-]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
-LevelOpt = Annotated[
-    Level,
-    typer.Option(
-        "--attention-level",
-        help="Heatmap of pieces, or of words (pieces merged).",
-        rich_help_panel=ATTENTION,
-    ),
-]
-LayerOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--attention-layer",
-        help="Transformer layer to show (1-based; default: the last).",
-        rich_help_panel=ATTENTION,
-        show_default=False,
-    ),
-]
-HeadOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--attention-head",
-        help="Transformer head to show (1-based; default: the mean of all heads).",
-        rich_help_panel=ATTENTION,
-        show_default=False,
-    ),
-]
-AttentionOutOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--attention-out",
-        help="Also save the heatmaps as .svg or .html.",
-        rich_help_panel=ATTENTION,
-        show_default=False,
-    ),
-]
 
 
 def load_translator(model: Path | None, device: str) -> Translator:
@@ -266,58 +235,19 @@ def translate(
         Path | None,
         typer.Option("--output", "-o", help="Write translations to this file.", show_default=False),
     ] = None,
-    beam_size: Annotated[
-        int,
-        typer.Option(
-            "--beam-size", "-k", help="Beam size (1 = greedy).", rich_help_panel=SEARCH, min=1
-        ),
-    ] = 5,
+    beam_size: BeamOpt = DEFAULT_BEAM,
     n_best: Annotated[
         int,
         typer.Option(
             "--n-best", help="Hypotheses to print per input.", rich_help_panel=SEARCH, min=1
         ),
     ] = 1,
-    length_penalty: Annotated[
-        float,
-        typer.Option(
-            "--length-penalty",
-            help="GNMT length-penalty α (0: raw log-probability).",
-            rich_help_panel=SEARCH,
-        ),
-    ] = 1.0,
-    max_length: Annotated[
-        int,
-        typer.Option(
-            "--max-length", help="Most output pieces per sentence.", rich_help_panel=SEARCH, min=1
-        ),
-    ] = 256,
-    max_length_ratio: Annotated[
-        float,
-        typer.Option(
-            "--max-length-ratio",
-            help="Most output pieces per source piece (plus 10).",
-            rich_help_panel=SEARCH,
-        ),
-    ] = 2.0,
-    min_length: Annotated[
-        int,
-        typer.Option(
-            "--min-length", help="Fewest output pieces before EOS.", rich_help_panel=SEARCH, min=0
-        ),
-    ] = 0,
-    no_repeat_ngram: Annotated[
-        int,
-        typer.Option(
-            "--no-repeat-ngram",
-            help="Forbid repeating any n-gram of this size (0: off).",
-            rich_help_panel=SEARCH,
-            min=0,
-        ),
-    ] = 0,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Sentences per batch.", min=1)
-    ] = 64,
+    length_penalty: LengthPenaltyOpt = DEFAULT_LENGTH_PENALTY,
+    max_length: MaxLengthOpt = DEFAULT_MAX_LENGTH,
+    max_length_ratio: MaxRatioOpt = DEFAULT_MAX_RATIO,
+    min_length: MinLengthOpt = 0,
+    no_repeat_ngram: NoRepeatOpt = 0,
+    batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
     output_format: Annotated[
         Format,
@@ -350,8 +280,6 @@ def translate(
     attention_out: AttentionOutOpt = None,
 ) -> None:
     """Translate sentences (arguments, --input or stdin): one output line per input, in order."""
-    from nmtcli.search import SearchOptions
-
     if n_best > beam_size:
         raise typer.BadParameter(f"--n-best {n_best} needs --beam-size of at least {n_best}")
     lines = _inputs(sentences, input_file)
@@ -361,14 +289,14 @@ def translate(
         raise typer.BadParameter(
             "this model has no attention (attention: none) to show or align with"
         )
-    options = SearchOptions(
+    options = search_options(
         beam_size,
-        n_best,
         length_penalty,
         max_length,
         max_length_ratio,
         min_length,
         no_repeat_ngram,
+        n_best,
         wants_attention,
     )
     plan = OutputPlan(
