@@ -13,7 +13,7 @@ Patches, in this process only (nothing installed or edited on disk):
 - `spacy` and `fasttext` are imported at the top of two transforms (terminology, clean) that
   OpenNMT imports eagerly but this benchmark never enables; when they are not installed (the
   harness does not install them: hundreds of MB), empty stand-ins that fail on first use are
-  registered instead.
+  registered instead (any attribute lookup on them raises AttributeError).
 - train: a wall-clock budget. OpenNMT-py has no time limit, so the generator that feeds its
   training loop (`Trainer._accum_batches`) is wrapped: the clock starts when the first batch is
   ready (OpenNMT has then read, transformed and bucketed the corpus, as nmtcli has read and
@@ -46,7 +46,7 @@ def _stub_missing(names: list[str]) -> None:
             module = types.ModuleType(name)
 
             def missing(attr: str, _name: str = name) -> None:
-                raise ImportError(
+                raise AttributeError(
                     f"{_name} is not installed in the benchmark's OpenNMT environment "
                     f"(a stand-in was registered; {_name}.{attr} is not available)"
                 )
@@ -120,9 +120,10 @@ def main() -> None:
     parser.add_argument("tool", choices=["train", "translate"])
     parser.add_argument("--budget", type=float, help="train: wall-clock seconds of training")
     parser.add_argument("--stats", help="train: write the statistics totals here (JSON)")
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    rest = argv[split + 1 :]
     _stub_missing(["spacy", "fasttext"])
     _patch_torch_load()
     if args.tool == "train":
