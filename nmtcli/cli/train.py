@@ -452,21 +452,10 @@ def train(
         _report_end(outcome, trainer)
 
 
+# Parameters of `train` that are not model or training options.
 _NOT_OPTIONS = frozenset(
-    {
-        "corpus",
-        "src_file",
-        "tgt_file",
-        "output",
-        "valid",
-        "valid_src_file",
-        "valid_tgt_file",
-        "vocab",
-        "config",
-        "resume",
-        "force",
-        "skip_invalid",
-    }
+    {"corpus", "src_file", "tgt_file", "output", "valid", "valid_src_file", "valid_tgt_file"}
+    | {"vocab", "config", "resume", "force", "skip_invalid"}
 )
 
 
@@ -490,22 +479,10 @@ def _make_trainer(values: dict[str, Any], options: dict[str, Any], dist: Any, sa
 
 def _merge_config(values: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """YAML config values overridden by the flags given on the command line."""
-    from nmtcli.training.setup import load_yaml
+    from nmtcli.training.setup import DATA_FIELDS, load_yaml
 
     merged = load_yaml(values["config"]) if values["config"] is not None else {}
-    data_keys = (
-        "corpus",
-        "src_file",
-        "tgt_file",
-        "valid",
-        "valid_src_file",
-        "valid_tgt_file",
-        "vocab",
-        "output",
-    )
-    for key in data_keys:
-        if values[key] is not None:
-            merged[key] = values[key]
+    merged.update({key: values[key] for key in DATA_FIELDS if values[key] is not None})
     merged.update({key: value for key, value in options.items() if value is not None})
     merged["skip_invalid"] = values["skip_invalid"] or bool(merged.get("skip_invalid"))
     return merged
