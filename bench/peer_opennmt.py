@@ -96,6 +96,7 @@ VALID_PAIRS = 200  # validation pairs given to nmtcli (its single validation run
 RNN_SENTENCES = 64  # OpenNMT RNN batch: 64 sentences; nmtcli gets the token budget matching it
 TRANSFORMER_TOKENS = 4096  # both tools' usual Transformer batch: 4096 padded tokens
 LOG_EVERY = 5.0  # seconds between nmtcli's plain progress lines
+ONMT_REPORT_EVERY = 5  # updates between OpenNMT-py's `Step ...; tok/s` log lines
 COMMANDS: list[str] = []  # every command run, in order, for the report
 
 
@@ -127,7 +128,8 @@ def run(
     The child is reaped with os.wait4 in a thread, so the wall time is exact (no polling) and the
     peak memory is that of the command alone. Past `timeout` seconds it is killed.
     """
-    shown = shlex.join(command)
+    shown = " ".join(f"{key}={value}" for key, value in (env or {}).items())
+    shown = (shown + " " if shown else "") + shlex.join(command)
     shown += f" < {stdin}" if stdin else ""
     shown += f" > {stdout}" if stdout else ""
     COMMANDS.append(shown + (f"    # {note}" if note else ""))
@@ -280,7 +282,6 @@ class Data:
     rnn_batches_per_epoch: int
     rnn_onmt_batches_per_epoch: int
     transformer_batches_per_epoch: int
-    notes: list[str] = field(default_factory=list)
 
 
 def _read_gz(path: Path) -> list[str]:
@@ -319,7 +320,8 @@ def prepare_data(vocab: Path) -> Data:
     }
     train_en, train_de = _read_gz(MULTI30K / "train.en.gz"), _read_gz(MULTI30K / "train.de.gz")
     stamp_file = DATA / "stamp"
-    if not stamp_file.is_file() or stamp_file.read_text() != stamp:
+    fresh = stamp_file.is_file() and stamp_file.read_text() == stamp
+    if not fresh or not all(path.is_file() for path in paths.values()):
         val_en, val_de = _read_gz(MULTI30K / "val.en.gz"), _read_gz(MULTI30K / "val.de.gz")
         _write_lines(paths["val.en"], val_en[:VALID_PAIRS])
         _write_lines(paths["val.de"], val_de[:VALID_PAIRS])
@@ -445,11 +447,14 @@ def onmt_config(model: str, data: Data, directory: Path, optim: str) -> dict:
         "save_model": str(directory / "model"),
         "save_checkpoint_steps": 0,  # only the final checkpoint, written after the budget
         "train_steps": 100_000_000,  # never reached: onmt_launch.py stops at the budget
-        "report_every": 50,
+        "report_every": ONMT_REPORT_EVERY,
         "seed": 1,
         "world_size": 1,
         "model_dtype": "fp32",
         "num_workers": 0,  # batches built in the training process, as nmtcli does
+        # one epoch per bucket, as nmtcli batches each epoch: sort, cut, shuffle (the default
+        # bucket of 262,144 examples would hold 9 copies of Multi30k and read them all first)
+        "bucket_size": data.train_pairs,
         "label_smoothing": 0.1,
         "normalization": "tokens",
         "accum_count": [1],
@@ -528,12 +533,15 @@ def differences(model: str, data: Data, optim: str) -> list[str]:
         "batch. nmtcli skips pairs longer than 128 pieces (none in Multi30k train at this "
         "vocabulary, or almost none); OpenNMT-py filters nothing without its filtertoolong "
         "transform.",
-        "Initialisation: each tool's own (see below).",
+        "Epochs: OpenNMT-py's `bucket_size` is set to the corpus size (29,000), so that, like "
+        "nmtcli, it reads, sorts, batches and shuffles one epoch at a time; its default "
+        "(262,144 examples) would hold 9 copies of the corpus in one bucket.",
         "Decoding: both batch 64 sentences; length penalty GNMT α=1 in both (nmtcli's default; "
         "OpenNMT-py `-length_penalty wu -alpha 1.0`, its default is `avg`), but nmtcli applies it "
         "to finished hypotheses while OpenNMT-py applies it to the beam scores at every step. "
-        "Maximum output length: nmtcli min(256, 2 × source pieces + 10), OpenNMT-py 256 pieces "
-        "(`-max_length 256`; it has no source-ratio limit of the same kind).",
+        "Maximum output length: nmtcli min(256, ⌊2 × source pieces⌋ + 10) for each sentence; "
+        "OpenNMT-py min(256, 2 × the longest source in the batch + 5) for the whole batch "
+        "(`-max_length 256 -max_length_ratio 2`; its default ratio is 1.25).",
         "Threads: the same OMP/MKL setting for both (torch's default unless --threads); "
         "OpenNMT-py's data-loader workers are turned off (`num_workers 0`, its default is 2 "
         "extra processes) so that both build batches in the training process.",
@@ -590,7 +598,8 @@ def differences(model: str, data: Data, optim: str) -> list[str]:
         "feed-forward, biases on attention projections and feed-forward layers (OpenNMT-py "
         "`add_qkvbias`/`add_ffnbias`, off by default), source, target and output embeddings "
         "tied (OpenNMT-py `share_embeddings` + `share_decoder_embeddings`); layer-norm ε 1e-5 "
-        "in nmtcli, 1e-6 in OpenNMT-py.",
+        "in nmtcli, 1e-6 in OpenNMT-py. OpenNMT-py's output layer has a bias (8,000 "
+        "parameters, the whole difference in the parameter counts), nmtcli's has none.",
         "Initialisation: nmtcli Xavier-uniform matrices and N(0, 1/256) embeddings; OpenNMT-py "
         "Xavier-uniform for everything (`param_init 0`, `param_init_glorot`).",
         *both,
@@ -661,7 +670,11 @@ def train_nmtcli(model: str, data: Data, budget: float, runtime: Runtime, out: P
         loop_seconds=None,
         wall_seconds=measured.seconds,
         peak_mb=measured.peak_mb,
-        extra={"last_progress_step": int(lines[-1][0]) if lines else None, "metrics": record},
+        extra={
+            "last_progress_step": int(lines[-1][0]) if lines else None,
+            "metrics": record,
+            "command": COMMANDS[-1],
+        },
     )
 
 
@@ -725,7 +738,7 @@ def train_onmt(
         loop_seconds=float(totals["train_seconds"]),
         wall_seconds=measured.seconds,
         peak_mb=measured.peak_mb,
-        extra={"stats": totals, "report_lines": len(reports)},
+        extra={"stats": totals, "report_lines": len(reports), "command": COMMANDS[-1]},
     )
 
 
@@ -742,16 +755,20 @@ class Translated:
     bleu: float
     chrf: float
     signature: str
+    words: float  # mean words (whitespace-separated) per output sentence
 
 
-def score(hypotheses: list[str], references: list[str]) -> tuple[float, float, str]:
-    """sacreBLEU BLEU and chrF of detokenized output, and the BLEU signature."""
+def score(hypotheses: list[str], references: list[str]) -> tuple[float, float, str, float]:
+    """sacreBLEU BLEU and chrF of detokenized output, the BLEU signature, mean output words."""
     from sacrebleu.metrics import BLEU, CHRF
 
+    if len(hypotheses) != len(references):
+        raise RuntimeError(f"{len(hypotheses)} hypotheses for {len(references)} references")
     bleu = BLEU()
     result = bleu.corpus_score(hypotheses, [references])
     chrf = CHRF().corpus_score(hypotheses, [references])
-    return result.score, chrf.score, str(bleu.get_signature())
+    words = sum(len(h.split()) for h in hypotheses) / max(len(hypotheses), 1)
+    return result.score, chrf.score, str(bleu.get_signature()), words
 
 
 def translate_nmtcli(
@@ -793,7 +810,7 @@ def translate_onmt(
         *("-model", str(trained.checkpoint), "-src", str(data.test_src_sp)),
         *("-output", str(pieces), "-beam_size", str(beam), "-batch_size", "64"),
         *("-batch_type", "sents", "-length_penalty", "wu", "-alpha", "1.0"),
-        *("-max_length", "256", "-seed", "1"),
+        *("-max_length", "256", "-max_length_ratio", "2.0", "-seed", "1"),
     ]
     measured = run(
         runtime.wrap(command),
@@ -840,7 +857,10 @@ def model_table(
     rows: list[list[str]] = []
 
     def add(name: str, x: float | None, y: float | None, spec: str, unit: str = "") -> None:
-        rows.append([name, _fmt(x, spec, unit), _fmt(y, spec, unit), _ratio(x, y)])
+        shown = [_fmt(x, spec, unit), _fmt(y, spec, unit)]
+        # no ratio of figures that round to zero (BLEU 0.00 of an untrained model, say)
+        zero = any(re.fullmatch(r"[0.,]+", text.removesuffix(unit)) for text in shown)
+        rows.append([name, *shown, "–" if zero else _ratio(x, y)])
 
     add("parameters", a.params, b.params, ",d")
     add(
@@ -871,6 +891,8 @@ def model_table(
         add(f"BLEU, {name}", ta[beam].bleu, tb[beam].bleu, ".2f")
     for beam, name in ((1, "greedy"), (5, "beam 5")):
         add(f"chrF2, {name}", ta[beam].chrf, tb[beam].chrf, ".2f")
+    for beam, name in ((1, "greedy"), (5, "beam 5")):
+        add(f"output words/sentence, {name}", ta[beam].words, tb[beam].words, ".1f")
     for beam, name in ((1, "greedy"), (5, "beam 5")):
         add(f"translate {name}: wall time", ta[beam].seconds, tb[beam].seconds, ".2f", " s")
         add(
@@ -918,7 +940,9 @@ def main() -> None:
     print(installed, flush=True)
     vocab = multi30k_vocab()
     data = prepare_data(vocab)
-    sentences = len(data.test_ref.read_text(encoding="utf-8").split("\n")) - 1
+    references = data.test_ref.read_text(encoding="utf-8").split("\n")[:-1]
+    sentences = len(references)
+    reference_words = sum(len(r.split()) for r in references) / sentences
     print(
         f"data ready: {data.train_pairs:,} training pairs; nmtcli RNN --batch-tokens "
         f"{data.rnn_batch_tokens} ({data.rnn_batches_per_epoch} batches/epoch, OpenNMT-py "
@@ -961,6 +985,7 @@ def main() -> None:
                 for item in previous["trained"]:
                     item["checkpoint"] = Path(item["checkpoint"])
                     trained[item["tool"]] = Trained(**item)
+                    COMMANDS.append(f"{item['extra']['command']}  (earlier run, reused)")
                 print(f"{model}: reusing the models trained earlier in {out}", flush=True)
         if not trained:
             print(f"{model}: training nmtcli for {budget:g} s ...", flush=True)
@@ -1010,8 +1035,11 @@ def main() -> None:
             f"its Statistics totals over the loop's {_fmt(b.loop_seconds, '.1f')} s from the "
             "first batch. As reported: nmtcli metrics.jsonl `tokens_per_second` (its denominator "
             "also covers the final validation and checkpoint, after the budget); OpenNMT-py its "
-            f"`tok/s` log lines ({b.extra.get('report_lines')} lines of 50 updates each), "
+            f"`tok/s` log lines ({b.extra.get('report_lines')} lines, one every {ONMT_REPORT_EVERY} "
+            "updates), "
             "weighted by duration (the first window also covers reading the corpus).",
+            f"Output length: the references have {reference_words:.1f} words per sentence; a "
+            "model that writes longer (or runaway) output also takes longer to translate.",
             "Translation: the whole command (start-up and model loading included), nmtcli on raw "
             "text, OpenNMT-py on pre-encoded pieces (SentencePiece encoding and decoding, a few "
             "milliseconds, are outside its timing). Peak RSS: ru_maxrss of the command's process.",
@@ -1036,6 +1064,10 @@ def main() -> None:
         sections.append("\n".join(section))
         print("\n" + "\n".join(section) + "\n", flush=True)
     commands = ["## Commands", "", "```", *COMMANDS, "```"]
+    for model in models:
+        config = PEER / "runs" / f"{budget:g}s-{args.transformer_optim}" / model / "onmt"
+        commands += ["", f"OpenNMT-py {model} configuration ({config}/config.yaml):", ""]
+        commands += ["```yaml", (config / "config.yaml").read_text().rstrip(), "```"]
     sections.append("\n".join(commands))
     report = "\n\n".join(sections) + "\n"
     print("\n" + report)
