@@ -23,9 +23,9 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
-    os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
     try:
         write(temp)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with open(temp, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temp, path)

@@ -40,7 +40,9 @@ CARD = "MODEL_CARD.md"
 OWN_FILES = (CONFIG, BEST, LAST, STATE, METRICS, CARD)
 
 
-def prepare_output_dir(path: Path, force: bool) -> None:
+def prepare_output_dir(
+    path: Path, force: bool, hint: str = " or --resume DIR to continue training"
+) -> None:
     """Create `path` for a new model; an existing non-empty directory needs `force`.
 
     With `force`, only files nmtcli writes are removed, never anything else the user keeps there.
@@ -50,8 +52,8 @@ def prepare_output_dir(path: Path, force: bool) -> None:
     if path.is_dir() and any(path.iterdir()):
         if not force:
             raise ModelDirError(
-                f"{path} already exists and is not empty; use --force to overwrite it "
-                f"or --resume {path} to continue training"
+                f"{path} already exists and is not empty; use --force to overwrite it"
+                + hint.replace("DIR", str(path))
             )
         for name in OWN_FILES:
             (path / name).unlink(missing_ok=True)
@@ -59,24 +61,16 @@ def prepare_output_dir(path: Path, force: bool) -> None:
 
 
 def save_weights(model: Seq2Seq, path: Path, dtype: torch.dtype | None = None) -> None:
-    """Write the model's weights as safetensors, atomically (tied tensors stored once)."""
-    from safetensors.torch import save_model
+    """Write the model's weights as safetensors, atomically (tied tensors stored once).
 
-    def write(temp: str) -> None:
-        if dtype is None:
-            save_model(model, temp)
-            return
-        copy = _clone_model(model).to(dtype)
-        save_model(copy, temp)
-
-    atomic_write(path, write)
-
-
-def _clone_model(model: Seq2Seq) -> Seq2Seq:
-    """A detached copy of `model` on the CPU (for a dtype conversion that keeps the original)."""
+    With `dtype` (e.g. float16) a converted copy is written and `model` is left as it is.
+    """
     import copy
 
-    return copy.deepcopy(model).cpu()
+    from safetensors.torch import save_model
+
+    converted = model if dtype is None else copy.deepcopy(model).cpu().to(dtype)
+    atomic_write(path, lambda temp: save_model(converted, temp))
 
 
 def load_weights(model: Seq2Seq, path: Path) -> None:
@@ -197,3 +191,24 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 def copy_file(source: Path, target: Path) -> None:
     """Copy one file atomically."""
     atomic_write(target, lambda temp: shutil.copyfile(source, temp))
+
+
+def export(source: Path, target: Path, half: bool, force: bool) -> int:
+    """Copy a model directory's best weights, config, vocabulary, metrics and card, for shipping.
+
+    The training state and last weights are left out; with `half` the weights are stored as
+    float16 (loaded back into float32). Returns the size of the new directory in bytes.
+    """
+    model_dir = ModelDir.load(source)
+    vocabulary = model_dir.vocabulary()
+    model = model_dir.build()
+    prepare_output_dir(target, force, hint="")
+    save_weights(model, target / BEST, torch.float16 if half else None)
+    vocabulary.copy_to(target)
+    for name in (CONFIG, METRICS, "evaluations.json", "CARD_NOTES.md"):
+        if (source / name).is_file():
+            copy_file(source / name, target / name)
+    from nmtcli.card import write_card
+
+    write_card(target)
+    return sum(path.stat().st_size for path in target.iterdir() if path.is_file())

@@ -245,3 +245,26 @@ def test_word_merging_sums_sources_and_averages_targets():
     assert words.rows == ["éclairs", "</s>"]
     assert words.weights[0] == pytest.approx([0.5, 0.5, 0.0])
     assert pharaoh(words) == "0-0"
+
+
+def test_export_writes_a_lean_half_precision_copy(cli, trained_model, tmp_path):
+    exported = tmp_path / "shipped"
+    result = cli("export", trained_model, exported, "--half")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in exported.iterdir())
+    assert "train_state.pt" not in names
+    assert "last.safetensors" not in names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "vocab.json",
+        "MODEL_CARD.md",
+        "metrics.jsonl",
+    } <= set(names)
+    full = (trained_model / "model.safetensors").stat().st_size
+    assert (exported / "model.safetensors").stat().st_size < 0.6 * full
+    original = cli("translate", "-m", trained_model, "-k", "1", *SENTENCES).stdout
+    assert cli("translate", "-m", exported, "-k", "1", *SENTENCES).stdout == original
+    again = cli("export", trained_model, exported)
+    assert again.exit_code == 1
+    assert "--force" in again.stderr

@@ -110,3 +110,22 @@ def info(
     if summary.notes:
         parts += ["", Markdown(summary.notes)]
     stdout().print(Group(*parts))
+
+
+@app.command(epilog="Example: nmtcli export runs/en-fr models/en-fr --half")
+@boundary
+def export(
+    model: Annotated[Path, typer.Argument(help="Trained model directory.")],
+    output: Annotated[Path, typer.Argument(help="New directory for the exported model.")],
+    half: Annotated[
+        bool, typer.Option("--half", help="Store weights as float16 (half the size).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a non-empty output directory.")
+    ] = False,
+) -> None:
+    """Copy a model's best weights, vocabulary, config and card into a lean directory to share."""
+    from nmtcli.modeldir import export as export_model
+
+    size = export_model(model, output, half, force)
+    stdout().print(f"exported {model} to {output}/ ({size / 1e6:.1f} MB)", highlight=False)
