@@ -166,6 +166,35 @@ def _column_blocks(widths: list[int], available: int) -> list[list[int]]:
     return blocks
 
 
+def _block_table(
+    matrix: AttentionMatrix,
+    labels: list[Text],
+    columns: list[str],
+    widths: list[int],
+    block: list[int],
+    label_width: int,
+    color: bool,
+) -> Table:
+    """One table of the heatmap: every row, the columns in `block`."""
+    table = Table(
+        box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, collapse_padding=True, show_edge=False
+    )
+    table.add_column("", justify="right", no_wrap=True, min_width=label_width)
+    for index in block:
+        table.add_column(
+            columns[index],
+            justify="center",
+            no_wrap=True,
+            width=widths[index],
+            min_width=widths[index],
+        )
+    for row, label in enumerate(labels):
+        weights = matrix.weights[row]
+        maximum = max(range(len(weights)), key=weights.__getitem__) if weights else -1
+        table.add_row(label, *(_cell(weights[i], widths[i], maximum == i, color) for i in block))
+    return table
+
+
 def render_heatmap(
     matrix: AttentionMatrix,
     width: int,
@@ -186,40 +215,22 @@ def render_heatmap(
     labels = [_truncate(label) for label in matrix.rows]
     if row_notes is not None:
         labels = [f"{label} {note}" for label, note in zip(labels, row_notes)]
+    labels_text = [
+        Text(label, style=row_styles[row] if row_styles else "") for row, label in enumerate(labels)
+    ]
     columns = [_truncate(label) for label in matrix.cols]
     widths = [max(3, len(label)) for label in columns]
     label_width = max((len(label) for label in labels), default=1)
     blocks = _column_blocks(widths, max(width - label_width - 4, 4))
-    maxima = [max(range(len(row)), key=row.__getitem__) if row else -1 for row in matrix.weights]
-    tables = []
-    for number, block in enumerate(blocks, start=1):
-        table = Table(
-            box=box.SIMPLE_HEAD,
-            padding=(0, 0),
-            pad_edge=False,
-            collapse_padding=True,
-            show_edge=False,
-        )
-        table.add_column("", justify="right", no_wrap=True, min_width=label_width)
-        for index in block:
-            table.add_column(
-                columns[index],
-                justify="center",
-                no_wrap=True,
-                width=widths[index],
-                min_width=widths[index],
-            )
-        if len(blocks) > 1:
+    tables = [
+        _block_table(matrix, labels_text, columns, widths, block, label_width, color)
+        for block in blocks
+    ]
+    if len(blocks) > 1:
+        for number, (table, block) in enumerate(zip(tables, blocks), start=1):
             first, last = block[0] + 1, block[-1] + 1
             table.caption = (
                 f"source tokens {first}–{last} of {len(columns)} ({number}/{len(blocks)})"
             )
-        for row, label in enumerate(labels):
-            style = row_styles[row] if row_styles else ""
-            cells = [
-                _cell(matrix.weights[row][i], widths[i], maxima[row] == i, color) for i in block
-            ]
-            table.add_row(Text(label, style=style), *cells)
-        tables.append(table)
     header = [Text(title, style="bold")] if title else []
     return Group(*header, *tables)

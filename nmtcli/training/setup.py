@@ -240,6 +240,30 @@ def new_job(
     return TrainingJob(model, model_config, train, vocabulary, training, valid, directory, dist)
 
 
+def _resumed_train_config(saved: dict[str, Any], overrides: dict[str, Any]) -> TrainConfig:
+    """The saved training config with the few options a resumed run may change."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    bad = sorted(key for key in given if key not in RESUME_OVERRIDES)
+    if bad:
+        allowed = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(RESUME_OVERRIDES))
+        raise ConfigError(
+            f"--resume continues the saved configuration; only {allowed} may change, "
+            f"not --{bad[0].replace('_', '-')}"
+        )
+    if "max_time" in given:
+        given["max_time"] = parse_duration(given["max_time"])
+    return TrainConfig(**{**saved, **given})
+
+
+def _check_same_corpus(data: DataOptions, pairs: int, saved_pairs: int) -> None:
+    """Refuse to resume on a corpus that is not the one training started with."""
+    if pairs != saved_pairs:
+        raise CorpusError(
+            f"{data.corpus.describe()}: the corpus changed since training started "
+            f"({pairs:,} pairs, was {saved_pairs:,}); resuming would not continue the same run"
+        )
+
+
 def resume_job(
     directory: Path, overrides: dict[str, Any], dist: DistInfo, notify: Notify
 ) -> TrainingJob:
@@ -247,64 +271,34 @@ def resume_job(
     model_dir = ModelDir.load(directory)
     if not (directory / STATE).is_file():
         raise ModelDirError(f"{directory}: no {STATE} to resume from")
-    bad = sorted(
-        key for key, value in overrides.items() if value is not None and key not in RESUME_OVERRIDES
-    )
-    if bad:
-        allowed = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(RESUME_OVERRIDES))
-        raise ConfigError(
-            f"--resume continues the saved configuration; only {allowed} may change, "
-            f"not --{bad[0].replace('_', '-')}"
-        )
-    train_values = {
-        **model_dir.config["train"],
-        **{k: v for k, v in overrides.items() if v is not None},
-    }
-    if "max_time" in overrides and overrides["max_time"] is not None:
-        train_values["max_time"] = parse_duration(overrides["max_time"])
-    train = TrainConfig(**train_values)
+    train = _resumed_train_config(model_dir.config["train"], overrides)
     vocabulary = Vocabulary.load(directory)
     check_vocab_fits(vocabulary, model_dir.vocab_sizes, str(directory))
     data = _data_from_config(model_dir.config["data"])
     training, valid, summary = prepare_data(data, train, vocabulary, lambda _: None)
-    if summary["corpus_pairs"] != model_dir.config["data"]["corpus_pairs"]:
-        raise CorpusError(
-            f"{data.corpus.describe()}: the corpus changed since training started "
-            f"({summary['corpus_pairs']:,} pairs, "
-            f"was {model_dir.config['data']['corpus_pairs']:,}); "
-            "resuming would not continue the same run"
-        )
+    _check_same_corpus(data, summary["corpus_pairs"], model_dir.config["data"]["corpus_pairs"])
     state = load_train_state(directory / STATE, dist.device)
     model = build_model(model_dir.model_config, model_dir.vocab_sizes)
     model.load_state_dict(state["model"])
     restore_rng(state, dist.device)
     progress = Progress(**state["progress"])
     notify(f"resuming {directory} at step {progress.step} (epoch {progress.epoch + 1})")
-    if dist.is_main and any(v is not None for v in overrides.values()):
-        write_config(
-            directory,
-            {
-                **{
-                    k: v
-                    for k, v in model_dir.config.items()
-                    if k not in ("format_version", "nmtcli_version")
-                },
-                "train": asdict(train),
-            },
-        )
-    return TrainingJob(
-        model,
-        model_dir.model_config,
-        train,
-        vocabulary,
-        training,
-        valid,
-        directory,
-        dist,
+    if dist.is_main and train != TrainConfig(**model_dir.config["train"]):
+        saved = {
+            k: v
+            for k, v in model_dir.config.items()
+            if k not in ("format_version", "nmtcli_version")
+        }
+        write_config(directory, saved | {"train": asdict(train)})
+    job = TrainingJob(
+        model, model_dir.model_config, train, vocabulary, training, valid, directory, dist
+    )
+    job.progress, job.optimizer_state, job.scaler_state = (
         progress,
         state["optimizer"],
         state.get("scaler") or None,
     )
+    return job
 
 
 def _data_from_config(saved: dict[str, Any]) -> DataOptions:
