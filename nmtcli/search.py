@@ -189,9 +189,9 @@ def beam_search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[li
 
     At each step the 2K best continuations of each sentence are ranked; those ending in EOS
     within the top K become finished hypotheses (the best K are kept), and the best K others form
-    the next beam. A sentence is done when no live beam can still beat its n-th best finished
-    hypothesis (see `_BeamState._is_done`), or at its length limit, where every beam finishes;
-    done sentences leave the batch.
+    the next beam. A sentence is done when its best live beam, scored at its current length,
+    cannot beat its n-th best finished hypothesis (see `_BeamState._is_done`), or at its length
+    limit, where every beam finishes; done sentences leave the batch.
     """
     beam, size = options.beam_size, batch.size
     memory = model.encode(batch.src, batch.src_mask)
@@ -296,11 +296,13 @@ class _BeamState:
             del found[self.beam :]
 
     def _is_done(self, position: int, options: SearchOptions) -> bool:
-        """Whether no live beam of an active sentence can still enter its n-best list.
+        """Whether an active sentence's n-best list is settled.
 
-        A live beam's log-probability only decreases and the length penalty only grows, so its
-        best possible final score is its current log-probability divided by the penalty at the
-        sentence's length limit (α > 0), or the log-probability itself (α ≤ 0).
+        It is once it holds n finished hypotheses and the best live beam, scored as if it ended
+        at the next step (its log-probability over the length penalty at its current length + 1),
+        cannot beat the n-th of them. This is the usual heuristic (GNMT, Hugging Face's default):
+        a live beam could still gain by growing longer under α > 0, but stopping here keeps beam
+        search about as many steps as greedy search instead of running to the length limit.
         """
         found = self.finished[int(self.active[position])]
         if len(found) < options.n_best:
@@ -308,12 +310,7 @@ class _BeamState:
         best_live = float(self.scores[position].max())
         if best_live == NEG_INF:
             return True
-        limit = int(self.limits[position]) + 1
-        bound = (
-            best_live / length_penalty(limit, options.length_penalty)
-            if options.length_penalty > 0
-            else best_live
-        )
+        bound = best_live / length_penalty(self.history.size(1) + 1, options.length_penalty)
         return found[options.n_best - 1].score >= bound
 
     def _drop_done(self, rows: Tensor, options: SearchOptions) -> Tensor:
