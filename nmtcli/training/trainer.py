@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
 from nmtcli.card import write_card
@@ -126,15 +125,12 @@ def smoothed_loss(logits: Tensor, targets: Tensor, smoothing: float) -> tuple[Te
     Returns:
         (loss sum, negative log-likelihood sum without smoothing, number of target tokens)
     """
-    flat_logits = logits.flatten(0, 1).float()  # (B·T, V)
-    flat = targets.flatten()  # (B·T,)
-    loss = F.cross_entropy(
-        flat_logits, flat, ignore_index=PAD_ID, label_smoothing=smoothing, reduction="sum"
-    )
-    with torch.no_grad():
-        real = flat != PAD_ID
-        picked = flat_logits.gather(1, flat.unsqueeze(1)).squeeze(1)  # (B·T,)
-        nll = (torch.logsumexp(flat_logits, dim=-1) - picked).masked_fill(~real, 0.0).sum()
+    log_probs = torch.log_softmax(logits.float(), dim=-1)  # (B, T, V)
+    real = targets != PAD_ID  # (B, T)
+    nll = -log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T)
+    uniform = -log_probs.mean(dim=-1)  # (B, T)
+    loss = ((1.0 - smoothing) * nll + smoothing * uniform).masked_fill(~real, 0.0).sum()
+    nll = nll.detach().masked_fill(~real, 0.0).sum()
     return loss, nll, int(real.sum())
 
 
