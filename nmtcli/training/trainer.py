@@ -157,7 +157,7 @@ class Trainer:
         self.run_start = time.monotonic()
         self.saved_seconds = self.progress.train_seconds
         self.window = _Window(self.progress.step)
-        self.start_fraction = 0.0
+        self.start_step = self.progress.step
         self.epoch_length = 1
 
     def request_stop(self) -> None:
@@ -169,7 +169,6 @@ class Trainer:
     def run(self) -> Outcome:
         """Train until a stopping criterion; checkpoint and return how it ended."""
         self.model.train()
-        self.start_fraction = self._fraction_done() or 0.0
         reason = self._limit_reached()
         while reason is None:
             reason = self._train_epoch()
@@ -308,28 +307,33 @@ class Trainer:
             config.plateau_factor,
         )
 
-    def _fraction_done(self) -> float | None:
-        """How far training is toward its nearest limit, in [0, 1]."""
+    def _remaining(self) -> list[tuple[float, float]]:
+        """For each limit: (fraction done, seconds left at this run's pace so far)."""
         config, progress = self.config, self.progress
-        fractions = [
-            (progress.epoch + progress.batch_in_epoch / self.epoch_length) / config.max_epochs
-        ]
+        elapsed = time.monotonic() - self.run_start
+        steps_done = progress.step - self.start_step
+        per_step = elapsed / steps_done if steps_done else float("inf")
+        epochs_done = progress.epoch + progress.batch_in_epoch / self.epoch_length
+        batches_left = (config.max_epochs - epochs_done) * self.epoch_length
+        limits = [(epochs_done / config.max_epochs, batches_left * per_step)]
         if config.max_steps is not None:
-            fractions.append(progress.step / config.max_steps)
+            limits.append(
+                (progress.step / config.max_steps, (config.max_steps - progress.step) * per_step)
+            )
         if config.max_time is not None:
-            fractions.append((time.monotonic() - self.run_start) / config.max_time)
-        return min(1.0, max(fractions))
+            limits.append((elapsed / config.max_time, config.max_time - elapsed))
+        return limits
 
     def _step_report(self, lr: float) -> StepReport:
-        """The numbers the progress display shows."""
+        """The numbers the progress display shows; progress and ETA follow the nearest limit."""
         loss, ppl, rate = self.window.summary()
-        done = self._fraction_done()
-        eta = None
-        elapsed = time.monotonic() - self.run_start
-        if done is not None and done > self.start_fraction:
-            eta = elapsed / (done - self.start_fraction) * (1.0 - done)
+        limits = self._remaining()
+        done, eta = max(f for f, _ in limits), min(t for _, t in limits)
         epoch = self.progress.epoch + self.progress.batch_in_epoch / self.epoch_length
-        return StepReport(self.progress.step, epoch, loss, ppl, rate, lr, done, eta)
+        finite_eta = eta if eta != float("inf") else None
+        return StepReport(
+            self.progress.step, epoch, loss, ppl, rate, lr, min(done, 1.0), finite_eta
+        )
 
     # -- validation and checkpoints --------------------------------------------------------------
 
