@@ -461,15 +461,13 @@ _NOT_OPTIONS = frozenset(
 
 def _make_trainer(values: dict[str, Any], options: dict[str, Any], dist: Any, say: Any) -> Trainer:
     """Set up a new or resumed job and its trainer."""
-    from nmtcli.training.setup import new_job, resume_job
+    from nmtcli.training.setup import new_job, resolve_configs, resume_job
     from nmtcli.training.trainer import Trainer
 
     if values["resume"] is not None:
         job = resume_job(values["resume"], options, dist, say)
         return Trainer(job, SilentReporter())
     merged = _merge_config(values, options)
-    from nmtcli.training.setup import resolve_configs
-
     model_config, train_config = resolve_configs(merged)
     data = _data_options(merged)
     output = merged.get("output") or Path("runs") / _corpus_name(data.corpus)
