@@ -18,6 +18,7 @@ from bench.common import (
     median,
     multi30k_vocab,
     nmtcli,
+    pin,
     read_metrics,
     table,
 )
@@ -29,7 +30,6 @@ CONFIGS = {
         "--attention",
         "general",
     ],
-    "rnn bahdanau (LSTM 256, bidirectional)": ["--arch", "rnn", "--attention", "bahdanau"],
     "transformer (3+3 layers, 256, 4 heads, ff 1024)": ["--arch", "transformer"],
 }
 
@@ -79,8 +79,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="10 steps, one repeat, fp32 only")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
+    parser.add_argument("--threads", type=int, help="torch threads (OMP_NUM_THREADS)")
+    parser.add_argument("--cpus", help="run pinned to these CPUs (taskset -c)")
     args = parser.parse_args()
     steps, repeats = (10, 1) if args.quick else (args.steps, args.repeats)
+    setting = pin(args.threads, args.cpus)
     vocab = multi30k_vocab()
     precisions = [("fp32", [])] if args.quick else [("fp32", []), ("bf16", ["--precision", "bf16"])]
     rows = []
@@ -91,7 +94,7 @@ def main() -> None:
             rows.append([name, precision, f"{speed:,.0f}", f"{peak:,.0f} MB"])
             print(f"{name} {precision}: {speed:,.0f} tok/s, peak {peak:,.0f} MB", flush=True)
     result = table(["model", "precision", "target tokens/s (median)", "peak RSS"], rows)
-    header = f"Training throughput, Multi30k En→De, {steps} steps × 4096-token batches, median of {repeats}; {machine()}"
+    header = f"Training throughput, Multi30k En→De, {steps} steps × 4096-token batches, median of {repeats}; {machine()}; {setting}"
     print(f"\n{header}\n\n{result}")
     if args.markdown:
         args.markdown.write_text(f"{header}\n\n{result}\n")

@@ -12,7 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench.common import machine, measure, median, nmtcli, table
+from bench.common import machine, measure, median, nmtcli, pin, table
 
 SETTINGS = [("greedy", 1, 1), ("greedy", 1, 64), ("beam 5", 5, 1), ("beam 5", 5, 64)]
 
@@ -73,7 +73,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, help="translate only the first N lines")
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--threads", type=int, help="torch threads (OMP_NUM_THREADS)")
+    parser.add_argument("--cpus", help="run pinned to these CPUs (taskset -c)")
     args = parser.parse_args()
+    setting = pin(args.threads, args.cpus)
     rows = []
     for source in args.inputs:
         rows += bench_file(args.model, source, args.repeats, args.limit)
@@ -87,7 +90,7 @@ def main() -> None:
         "target tokens/s",
         "peak RSS",
     ]
-    header = f"Translation speed of {args.model.name} (whole command, model load included), median of {args.repeats}; {machine()}"
+    header = f"Translation speed of {args.model.name} (whole command, model load included), median of {args.repeats}; {machine()}; {setting}"
     result = table(headers, rows)
     print(f"\n{header}\n\n{result}")
     if args.markdown:
