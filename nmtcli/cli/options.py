@@ -66,7 +66,7 @@ LayerOpt = Annotated[
     int | None,
     typer.Option(
         "--attention-layer",
-        help="Transformer layer to show (1-based; default: the last).",
+        help="Transformer layer to show (1-based; default: the penultimate).",
         rich_help_panel=ATTENTION,
         show_default=False,
     ),

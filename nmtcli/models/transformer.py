@@ -11,7 +11,8 @@ Attention weights are computed only when asked (`need_attention`); otherwise PyT
 `scaled_dot_product_attention` runs.
 
 Attention returned for heatmaps: cross-attention of every decoder layer and head,
-(B, T, L, N, S). The documented default view is the last layer averaged over heads.
+(B, T, L, N, S). The documented default view is the penultimate layer averaged over heads
+(`nmtcli.heatmap.attention_view`).
 
 Shapes: B batch, S source length, T target length, D d_model, N heads, K = D / N per head,
 F feed-forward size, V vocabulary, L layers.
