@@ -60,6 +60,25 @@ def measure(
     return Run(seconds, int(peak) / 1024, done.stdout, "\n".join(stderr))
 
 
+def pin(threads: int | None, cpus: str | None) -> str:
+    """Limit this process and every command it runs to `threads` torch threads on `cpus`.
+
+    Both are inherited by child processes (OMP/MKL environment variables, CPU affinity), so each
+    measured command runs under the same setting. Returns the setting in words for the tables.
+    """
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    if cpus:
+        chosen = set()
+        for part in cpus.split(","):
+            first, _, last = part.partition("-")
+            chosen.update(range(int(first), int(last or first) + 1))
+        os.sched_setaffinity(0, chosen)
+    return f"{threads or 'default'} torch thread(s)" + (
+        f", pinned to CPU {cpus}" if cpus else ", not pinned"
+    )
+
+
 def median(values: list[float]) -> float:
     """The median."""
     return statistics.median(values)
