@@ -94,6 +94,13 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def publish(header: str, result: str, markdown: Path | None) -> None:
+    """Print a benchmark's caption and table, and write them as Markdown when asked."""
+    print(f"\n{header}\n\n{result}")
+    if markdown:
+        markdown.write_text(f"{header}\n\n{result}\n", encoding="utf-8")
+
+
 def machine() -> str:
     """A one-line description of this machine."""
     from nmtcli.training.distributed import _cpu_name

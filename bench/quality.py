@@ -13,7 +13,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from bench.common import MULTI30K, REPO, machine, nmtcli, read_metrics, table
+from bench.common import MULTI30K, REPO, machine, nmtcli, publish, read_metrics, table
 
 TESTS = ("test_2016_flickr", "test_2017_flickr")
 
@@ -109,9 +109,7 @@ def main() -> None:
     ]
     header = f"Multi30k quality per recipe; sacreBLEU {signature}; {machine()}"
     result = table(headers, rows)
-    print(f"\n{header}\n\n{result}")
-    if args.markdown:
-        args.markdown.write_text(f"{header}\n\n{result}\n")
+    publish(header, result, args.markdown)
 
 
 if __name__ == "__main__":

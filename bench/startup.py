@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, nmtcli, table
+from bench.common import machine, nmtcli, publish, table
 
 
 def wall_time(command: list[str], stdin: bytes, runs: int) -> float:
@@ -69,9 +69,7 @@ def main() -> None:
     ]
     header = f"Start-up, median of {args.runs} runs; {machine()}"
     result = table(["command", "median wall time", "ratio to `python -c pass`"], rows)
-    print(f"{header}\n\n{result}")
-    if args.markdown:
-        args.markdown.write_text(f"{header}\n\n{result}\n")
+    publish(header, result, args.markdown)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from bench.common import (
     multi30k_vocab,
     nmtcli,
     pin,
+    publish,
     read_metrics,
     table,
 )
@@ -95,9 +96,7 @@ def main() -> None:
             print(f"{name} {precision}: {speed:,.0f} tok/s, peak {peak:,.0f} MB", flush=True)
     result = table(["model", "precision", "target tokens/s (median)", "peak RSS"], rows)
     header = f"Training throughput, Multi30k En→De, {steps} steps × 4096-token batches, median of {repeats}; {machine()}; {setting}"
-    print(f"\n{header}\n\n{result}")
-    if args.markdown:
-        args.markdown.write_text(f"{header}\n\n{result}\n")
+    publish(header, result, args.markdown)
 
 
 if __name__ == "__main__":

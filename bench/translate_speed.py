@@ -12,7 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench.common import machine, measure, median, nmtcli, pin, table
+from bench.common import machine, measure, median, nmtcli, pin, publish, table
 
 SETTINGS = [("greedy", 1, 1), ("greedy", 1, 64), ("beam 5", 5, 1), ("beam 5", 5, 64)]
 
@@ -92,9 +92,7 @@ def main() -> None:
     ]
     header = f"Translation speed of {args.model.name} (whole command, model load included), median of {args.repeats}; {machine()}; {setting}"
     result = table(headers, rows)
-    print(f"\n{header}\n\n{result}")
-    if args.markdown:
-        args.markdown.write_text(f"{header}\n\n{result}\n")
+    publish(header, result, args.markdown)
 
 
 if __name__ == "__main__":
