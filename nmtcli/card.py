@@ -144,7 +144,7 @@ def card_markdown(summary: ModelSummary) -> str:
         ]
         for row in summary.evaluations:
             lines.append(
-                f"| {row['test']} | {row['bleu']:.1f} | {row['chrf']:.1f} | "
+                f"| {row['test']} | {row['bleu']:.2f} | {row['chrf']:.2f} | "
                 f"{row.get('decoding', '')} | `{row.get('signature', '')}` |"
             )
         lines.append("")
