@@ -55,12 +55,17 @@ class Lab:
         self.prefix = ["taskset", "-c", cpus] if cpus else []
         self.commands: list[str] = []
 
+    @staticmethod
+    def shown(args: list[str]) -> str:
+        """The command line as the document shows it (paths relative to the repository)."""
+        return " ".join(shlex.quote(str(a)) for a in ["nmtcli", *args]).replace(f"{REPO}/", "")
+
     def run(
         self, args: list[str], stdout: Path | None = None, record: bool = True, **extra_env: str
     ) -> str:
         """Run nmtcli with `args`; return its stdout (also written to `stdout` if given)."""
         command = [*self.prefix, nmtcli(), *args]
-        shown = " ".join(shlex.quote(str(a)) for a in ["nmtcli", *args])
+        shown = self.shown(args)
         if record:
             self.commands.append(shown + (f" > {stdout.name}" if stdout else ""))
         print("$", shown, flush=True)
@@ -123,28 +128,29 @@ def train_models(lab: Lab, part: str, data: list[str], root: Path, budget: str) 
     for name, arch in MODELS.items():
         output = root / name
         size = SIZES[part]["transformer" if name == "transformer" else "rnn"]
-        if not (output / "model.safetensors").is_file():
-            lab.run(
-                [
-                    "train",
-                    *data,
-                    "-o",
-                    str(output),
-                    "--force",
-                    *arch,
-                    *size,
-                    "--max-time",
-                    budget,
-                    "--max-epochs",
-                    "1000",
-                    "--patience",
-                    "0",
-                    "--log-every",
-                    "60",
-                    "--seed",
-                    "1",
-                ]
-            )
+        args = [
+            "train",
+            *data,
+            "-o",
+            str(output),
+            "--force",
+            *arch,
+            *size,
+            "--max-time",
+            budget,
+            "--max-epochs",
+            "1000",
+            "--patience",
+            "0",
+            "--log-every",
+            "60",
+            "--seed",
+            "1",
+        ]
+        if (output / "model.safetensors").is_file():
+            lab.commands.append(lab.shown(args) + "   # (trained by an earlier run, reused)")
+        else:
+            lab.run(args)
         models[name] = output
     return models
 
