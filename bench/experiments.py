@@ -308,6 +308,7 @@ def main() -> None:
         f"```\npython -m bench.experiments --budget {args.budget} --parts {args.parts}"
         + (f" --threads {args.threads}" if args.threads else "")
         + (f" --cpus {args.cpus}" if args.cpus else "")
+        + (f" --notes {args.notes}" if args.notes else "")
         + "\n```\n"
     )
     commands = "## Commands\n\n```\n" + "\n".join(lab.commands) + "\n```\n"
