@@ -1,4 +1,4 @@
-"""The shipped English→French model: found without -m, translates everyday sentences, small enough."""
+"""The shipped English→French model: found without -m, translates everyday sentences, is small."""
 
 from __future__ import annotations
 
