@@ -126,7 +126,8 @@ def card_markdown(summary: ModelSummary) -> str:
     ]
     if data:
         corpus = data.get("corpus") or {}
-        source = corpus.get("tsv") or f"{corpus.get('src')} + {corpus.get('tgt')}"
+        files = [corpus.get("tsv")] if corpus.get("tsv") else [corpus.get("src"), corpus.get("tgt")]
+        source = " + ".join(_short_path(name) for name in files)
         lines += [
             "## Data",
             "",
@@ -151,6 +152,14 @@ def card_markdown(summary: ModelSummary) -> str:
     if summary.notes:
         lines += [summary.notes.strip(), ""]
     return "\n".join(lines)
+
+
+def _short_path(name: str | None) -> str:
+    """A corpus path as the card shows it: its folder and file name, not the trainer's home."""
+    if not name:
+        return "?"
+    path = Path(name)
+    return str(Path(path.parent.name) / path.name) if path.parent.name else path.name
 
 
 def _training_markdown(summary: ModelSummary) -> list[str]:

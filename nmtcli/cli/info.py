@@ -66,7 +66,7 @@ def _facts(summary: ModelSummary) -> Table:
     for row in summary.evaluations:
         table.add_row(
             f"test: {row['test']}",
-            f"BLEU {row['bleu']:.1f}, chrF {row['chrf']:.1f} ({row.get('decoding', '')})",
+            f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f} ({row.get('decoding', '')})",
         )
     return table
 
