@@ -79,6 +79,23 @@ def pin(threads: int | None, cpus: str | None) -> str:
     )
 
 
+def evaluate(model: Path, source: Path, reference: Path, beam: int) -> dict:
+    """`nmtcli evaluate --format json` of one model on one test set with one beam size."""
+    done = subprocess.run(
+        [
+            nmtcli(),
+            "evaluate",
+            *["-m", str(model), "--src-file", str(source), "--ref-file", str(reference)],
+            *["-k", str(beam), "-f", "json"],
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    return json.loads(done.stdout)
+
+
 def median(values: list[float]) -> float:
     """The median."""
     return statistics.median(values)

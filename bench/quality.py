@@ -9,32 +9,17 @@ Evaluates every `recipes/multi30k-*.yaml` model found in `runs/` (trained with
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 from pathlib import Path
 
-from bench.common import MULTI30K, REPO, machine, nmtcli, publish, read_metrics, table
+from bench.common import MULTI30K, REPO, evaluate, machine, nmtcli, publish, read_metrics, table
 
 TESTS = ("test_2016_flickr", "test_2017_flickr")
 
 
-def evaluate(model: Path, test: str, pair: str, beam: int, limit: int | None) -> dict:
-    """`nmtcli evaluate` JSON for one model, test set and beam size."""
+def evaluate_test(model: Path, test: str, pair: str, beam: int, limit: int | None) -> dict:
+    """`nmtcli evaluate` JSON for one model, Multi30k test set and beam size."""
     source, reference = MULTI30K / f"{test}.en.gz", MULTI30K / f"{test}.{pair}.gz"
-    args = [
-        nmtcli(),
-        "evaluate",
-        "-m",
-        str(model),
-        "--src-file",
-        str(source),
-        "--ref-file",
-        str(reference),
-        "-k",
-        str(beam),
-        "-f",
-        "json",
-    ]
     if limit:
         import gzip
         import tempfile
@@ -44,9 +29,8 @@ def evaluate(model: Path, test: str, pair: str, beam: int, limit: int | None) ->
             with gzip.open(path, "rt", encoding="utf-8") as handle:
                 lines = handle.read().splitlines()[:limit]
             (tmp / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        args[5], args[7] = str(tmp / "src"), str(tmp / "ref")
-    done = subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO)
-    return json.loads(done.stdout)
+        source, reference = tmp / "src", tmp / "ref"
+    return evaluate(model, source, reference, beam)
 
 
 def main() -> None:
@@ -80,7 +64,9 @@ def main() -> None:
                 else "?"
             )
             for test in TESTS:
-                scores = {beam: evaluate(model, test, pair, beam, args.limit) for beam in (1, 5)}
+                scores = {
+                    beam: evaluate_test(model, test, pair, beam, args.limit) for beam in (1, 5)
+                }
                 signature = scores[1]["bleu_signature"]
                 rows.append(
                     [

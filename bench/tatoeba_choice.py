@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.common import (
     TATOEBA,
+    evaluate,
     machine,
     measure,
     median,
@@ -28,33 +29,8 @@ from bench.common import (
 )
 
 
-def scores(model: Path, split: str, beam: int) -> dict:
-    """`nmtcli evaluate` overall scores of one model on dev or test."""
-    done = subprocess.run(
-        [
-            nmtcli(),
-            "evaluate",
-            "-m",
-            str(model),
-            "--src-file",
-            str(TATOEBA / f"{split}.en"),
-            "--ref-file",
-            str(TATOEBA / f"{split}.fr"),
-            "-k",
-            str(beam),
-            "-f",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)
-
-
-def speed(model: Path, beam: int, repeats: int) -> tuple[float, float]:
-    """(sentences/s, peak MB) translating test.en, whole command, median of `repeats`."""
-    lines = len((TATOEBA / "test.en").read_text(encoding="utf-8").splitlines())
+def speed(model: Path, beam: int, repeats: int, lines: int) -> tuple[float, float]:
+    """(sentences/s, peak MB) translating test.en (`lines` sentences), median of `repeats`."""
     command = [nmtcli(), "translate", "-m", str(model), "-k", str(beam), "--batch-size", "64"]
     runs = [measure(command, stdin=TATOEBA / "test.en") for _ in range(repeats)]
     return lines / median([r.seconds for r in runs]), max(r.peak_mb for r in runs)
@@ -91,17 +67,18 @@ def main() -> None:
     args = parser.parse_args()
     setting = pin(args.threads, args.cpus)
     rows, signature = [], ""
+    lines = len((TATOEBA / "test.en").read_text(encoding="utf-8").splitlines())
     for model in args.models:
         arch, parameters, trained = describe(model)
         row = [f"`{model.name}`", arch, f"{parameters:,}", trained]
         for split in ("dev", "test"):
             for beam in (1, 5):
-                result = scores(model, split, beam)
+                result = evaluate(model, TATOEBA / f"{split}.en", TATOEBA / f"{split}.fr", beam)
                 overall = result["overall"]
                 signature = result["bleu_signature"]
                 row.append(f"{overall['bleu']:.1f} / {overall['chrf']:.1f}")
         for beam in (1, 5):
-            per_second, peak = speed(model, beam, args.repeats)
+            per_second, peak = speed(model, beam, args.repeats, lines)
             row.append(f"{per_second:,.0f}")
         row.append(f"{peak:,.0f} MB")
         rows.append(row)
