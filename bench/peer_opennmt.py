@@ -2,7 +2,7 @@
 
 Usage: python -m bench.peer_opennmt [--budget SECONDS] [--quick] [--models rnn,transformer]
            [--markdown FILE] [--threads N] [--cpus LIST] [--transformer-optim usual|matched]
-           [--reuse]
+           [--reuse] [--nmtcli-precision fp32|bf16] [--onmt-precision fp32|int8]
 
 Both tools run on this machine, one after the other, on the same data (Multi30k train, the same
 joint 8k SentencePiece unigram model from `bench.common.multi30k_vocab()`), with same-size models
@@ -772,15 +772,15 @@ def score(hypotheses: list[str], references: list[str]) -> tuple[float, float, s
 
 
 def translate_nmtcli(
-    trained: Trained, data: Data, beam: int, runtime: Runtime, out: Path
+    trained: Trained, data: Data, beam: int, runtime: Runtime, out: Path, precision: str
 ) -> Translated:
-    """`nmtcli translate -m DIR -k BEAM < test.en`, whole command timed."""
+    """`nmtcli translate -m DIR -k BEAM --precision P < test.en`, whole command timed."""
     hyp = out / f"nmtcli-k{beam}.de"
     command = [
         nmtcli(),
         "translate",
         *("-m", str(trained.checkpoint), "-k", str(beam), "--batch-size", "64"),
-        *("--device", "cpu"),
+        *("--device", "cpu", "--precision", precision),
     ]
     measured = run(
         runtime.wrap(command),
@@ -796,9 +796,13 @@ def translate_nmtcli(
 
 
 def translate_onmt(
-    trained: Trained, data: Data, beam: int, runtime: Runtime, out: Path
+    trained: Trained, data: Data, beam: int, runtime: Runtime, out: Path, precision: str
 ) -> Translated:
-    """onmt_translate on pieces (timed: the whole command), then SentencePiece decoding."""
+    """onmt_translate on pieces (timed: the whole command), then SentencePiece decoding.
+
+    `precision` int8 is OpenNMT-py's own fast CPU path (`-precision int8`: torch dynamic
+    quantization of the Linear and LSTM layers).
+    """
     import sentencepiece as spm
 
     pieces = out / f"onmt-k{beam}.de.sp"
@@ -811,6 +815,7 @@ def translate_onmt(
         *("-output", str(pieces), "-beam_size", str(beam), "-batch_size", "64"),
         *("-batch_type", "sents", "-length_penalty", "wu", "-alpha", "1.0"),
         *("-max_length", "256", "-max_length_ratio", "2.0", "-seed", "1"),
+        *(("-precision", "int8") if precision == "int8" else ()),
     ]
     measured = run(
         runtime.wrap(command),
@@ -928,6 +933,18 @@ def main() -> None:
         action="store_true",
         help="reuse models trained by an earlier run with the same settings (translate only)",
     )
+    parser.add_argument(
+        "--nmtcli-precision",
+        choices=["fp32", "bf16"],
+        default="fp32",
+        help="nmtcli translate --precision (default fp32)",
+    )
+    parser.add_argument(
+        "--onmt-precision",
+        choices=["fp32", "int8"],
+        default="fp32",
+        help="onmt_translate precision: fp32, or int8 dynamic quantization (default fp32)",
+    )
     args = parser.parse_args()
     budget = args.budget if args.budget is not None else (60.0 if args.quick else 600.0)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -961,6 +978,7 @@ def main() -> None:
         f"model {vocab}/joint.model for both tools; test_2016_flickr ({sentences:,} sentences) "
         "scored with sacreBLEU on detokenized output against the raw references. "
         "Commands ran one at a time.",
+        f"Translation precision: nmtcli {args.nmtcli_precision}, OpenNMT-py {args.onmt_precision}.",
     ]
     sections = ["\n".join(header)]
     for model in models:
@@ -1015,10 +1033,10 @@ def main() -> None:
         for beam in (1, 5):
             print(f"{model}: translating test_2016_flickr, beam {beam} ...", flush=True)
             translated["nmtcli"][beam] = translate_nmtcli(
-                trained["nmtcli"], data, beam, runtime, out
+                trained["nmtcli"], data, beam, runtime, out, args.nmtcli_precision
             )
             translated["OpenNMT-py"][beam] = translate_onmt(
-                trained["OpenNMT-py"], data, beam, runtime, out
+                trained["OpenNMT-py"], data, beam, runtime, out, args.onmt_precision
             )
             for tool, result in translated.items():
                 done = result[beam]

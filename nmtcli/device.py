@@ -1,10 +1,12 @@
-"""Choosing the torch device."""
+"""Choosing the torch device and the precision to compute in."""
 
 from __future__ import annotations
 
 import torch
 
 from nmtcli.errors import ConfigError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def resolve_device(choice: str, local_rank: int = 0) -> torch.device:
@@ -16,3 +18,24 @@ def resolve_device(choice: str, local_rank: int = 0) -> torch.device:
             raise ConfigError("--device cuda was asked for but no CUDA device is available")
         return torch.device("cuda", local_rank)
     return torch.device("cpu")
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `precision` (None: plain fp32).
+
+    `auto` is bf16 on CUDA when supported (else fp16) and fp32 on the CPU; bf16 also runs on the
+    CPU when asked (fast on CPUs with AVX512-BF16 or AMX); fp16 needs CUDA.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "fp32":
+        return None
+    if device.type != "cuda":
+        if precision == "fp16":
+            raise ConfigError("--precision fp16 needs CUDA; on the CPU use bf16 or fp32")
+        return torch.bfloat16 if precision == "bf16" else None
+    if precision == "fp16":
+        return torch.float16
+    if precision == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16

@@ -106,8 +106,8 @@ def constrain(
 
     At the length limit EOS is always allowed (even before `min_length`), so every search ends.
     """
+    log_probs = log_probs.to(torch.float32, copy=True)  # fp32 even when decoding in bf16/fp16
     eos_log_probs = log_probs[:, EOS_ID].clone()  # (R,)
-    log_probs = log_probs.clone()
     log_probs[:, PAD_ID] = NEG_INF
     log_probs[:, BOS_ID] = NEG_INF
     if step < options.min_length:
@@ -180,7 +180,7 @@ def _greedy_attention(history: list[Tensor], row: int, src_mask: Tensor) -> Tens
     if not history:
         return None
     length = int(src_mask.sum())
-    return torch.stack([step[row] for step in history])[..., :length].cpu()
+    return torch.stack([step[row] for step in history])[..., :length].float().cpu()
 
 
 @torch.inference_mode()
@@ -289,7 +289,7 @@ class _BeamState:
             score = sequence_score(log_prob, len(tokens) + 1, options.length_penalty)
             attention = None
             if self.attention is not None:
-                attention = self.attention[row, :, ..., : int(src_mask[index].sum())].cpu()
+                attention = self.attention[row, :, ..., : int(src_mask[index].sum())].float().cpu()
             found = self.finished[index]
             found.append(Hypothesis(tokens, log_prob, score, attention))
             found.sort(key=lambda h: -h.score)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from nmtcli.device import resolve_device
+from nmtcli.device import autocast_dtype, resolve_device
 from nmtcli.modeldir import ModelDir
 from nmtcli.models import Seq2Seq, make_batch
 from nmtcli.search import Hypothesis, SearchOptions, forced_decode, search
@@ -85,12 +85,23 @@ class Translator:
     """A loaded model directory ready to translate."""
 
     def __init__(
-        self, path: Path, device: str = "auto", weights: str = "model.safetensors"
+        self,
+        path: Path,
+        device: str = "auto",
+        weights: str = "model.safetensors",
+        precision: str = "fp32",
     ) -> None:
         self.model_dir = ModelDir.load(path)
         self.vocabulary = self.model_dir.vocabulary()
         self.device = resolve_device(device)
+        self.autocast_dtype = autocast_dtype(precision, self.device)
         self.model = self.model_dir.build(weights, self.device)
+
+    def _autocast(self) -> torch.autocast:
+        """The precision decoding runs in (weights stay fp32; see `nmtcli.device`)."""
+        return torch.autocast(
+            self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+        )
 
     @property
     def has_attention(self) -> bool:
@@ -117,9 +128,10 @@ class Translator:
         texts = [line.strip() for line in lines]
         ids = src_tokenizer.encode_many(texts)
         wanted = [i for i, text in enumerate(texts) if text]
-        decoded = translate_ids(
-            self.model, [ids[i] for i in wanted], options, self.device, batch_size
-        )
+        with self._autocast():
+            decoded = translate_ids(
+                self.model, [ids[i] for i in wanted], options, self.device, batch_size
+            )
         found = dict(zip(wanted, decoded))
         return [
             Translation(
@@ -147,10 +159,13 @@ class Translator:
         src_ids = self.vocabulary.src.encode(source.strip())
         tgt_ids = self.vocabulary.tgt.encode(target.strip())
         batch = make_batch([src_ids], [tgt_ids]).to(self.device)
-        log_probs, attention = forced_decode(self.model, batch, need_attention=self.has_attention)
+        with self._autocast():
+            log_probs, attention = forced_decode(
+                self.model, batch, need_attention=self.has_attention
+            )
         return ForcedResult(
             [*_pieces(self.vocabulary.src, src_ids), EOS_PIECE],
             [*_pieces(self.vocabulary.tgt, tgt_ids), EOS_PIECE],
             log_probs[0].tolist(),
-            None if attention is None else attention[0].cpu(),
+            None if attention is None else attention[0].float().cpu(),
         )

@@ -268,3 +268,57 @@ def test_export_writes_a_lean_half_precision_copy(cli, trained_model, tmp_path):
     again = cli("export", trained_model, exported)
     assert again.exit_code == 1
     assert "--force" in again.stderr
+
+
+def test_bf16_decoding_runs_in_bf16_and_agrees_with_fp32(cli, trained_model, tmp_path):
+    import torch
+
+    from nmtcli.search import SearchOptions
+    from nmtcli.translator import Translator
+
+    translator = Translator(trained_model, "cpu", precision="bf16")
+    seen: list[torch.dtype] = []
+    linear = next(m for m in translator.model.modules() if isinstance(m, torch.nn.Linear))
+    linear.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    options = SearchOptions(beam_size=3, need_attention=True)
+    (result,) = translator.translate(["old red house"], options)
+    assert seen and set(seen) == {torch.bfloat16}
+    assert result.best.attention.dtype == torch.float32
+    for beam in ("1", "3"):
+        fp32 = cli("translate", "-m", trained_model, "-k", beam, *SENTENCES)
+        bf16 = cli("translate", "-m", trained_model, "-k", beam, "--precision", "bf16", *SENTENCES)
+        assert bf16.exit_code == 0, bf16.output
+        assert bf16.stdout == fp32.stdout
+    (tmp_path / "src").write_text("".join(s + "\n" for s in SENTENCES))
+    (tmp_path / "ref").write_text(fp32.stdout)
+    scores = {}
+    for precision in ("fp32", "bf16"):
+        result = cli(
+            "evaluate",
+            "-m",
+            trained_model,
+            "--src-file",
+            tmp_path / "src",
+            "--ref-file",
+            tmp_path / "ref",
+            "-k",
+            "3",
+            "--precision",
+            precision,
+            "-f",
+            "json",
+        )
+        assert result.exit_code == 0, result.output
+        scores[precision] = json.loads(result.stdout)["overall"]["bleu"]
+    assert scores["bf16"] == scores["fp32"] == 100.0
+
+
+@pytest.mark.parametrize(
+    ("precision", "message"),
+    [("fp16", "--precision fp16 needs CUDA"), ("fp8", "precision must be one of")],
+)
+def test_unusable_precision_is_a_one_line_error(cli, trained_model, precision, message):
+    result = cli("translate", "-m", trained_model, "--precision", precision, "old red house")
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output

@@ -34,6 +34,7 @@ from nmtcli.cli.options import (
     MaxRatioOpt,
     MinLengthOpt,
     NoRepeatOpt,
+    PrecisionOpt,
     search_options,
 )
 from nmtcli.corpus import CorpusSpec, SkipReport, read_pairs
@@ -100,6 +101,7 @@ def _evaluate_model(
     options: SearchOptions,
     batch_size: int,
     device: str,
+    precision: str,
     width: int,
     last: int,
 ) -> tuple[Report, list[str]]:
@@ -107,7 +109,7 @@ def _evaluate_model(
     from nmtcli.cli.translate import load_translator
     from nmtcli.evaluation import evaluate as evaluate_set
 
-    translator = load_translator(model, device)
+    translator = load_translator(model, device, precision)
     hypotheses = [t.best.text for t in translator.translate(sources, options, batch_size)]
     return evaluate_set(sources, hypotheses, references, width, last), hypotheses
 
@@ -211,6 +213,7 @@ def evaluate(
     no_repeat_ngram: NoRepeatOpt = 0,
     batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
     skip_invalid: SkipInvalidOpt = False,
 ) -> None:
     """Translate a test set and report BLEU, chrF, exact match, length and repetition problems."""
@@ -221,7 +224,7 @@ def evaluate(
     )
     sources, references = _test_pairs(test, src_file, ref_file, skip_invalid)
     report, hypotheses = _evaluate_model(
-        model, sources, references, options, batch_size, device, bucket_width, bucket_max
+        model, sources, references, options, batch_size, device, precision, bucket_width, bucket_max
     )
     if hypotheses_out is not None:
         hypotheses_out.write_text("".join(h + "\n" for h in hypotheses), encoding="utf-8")
@@ -309,6 +312,7 @@ def compare(
     no_repeat_ngram: NoRepeatOpt = 0,
     batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
     skip_invalid: SkipInvalidOpt = False,
 ) -> None:
     """Evaluate several models on one test set, per source-length bucket, with a chart."""
@@ -322,7 +326,15 @@ def compare(
     names = _model_names(models)
     reports = {
         name: _evaluate_model(
-            path, sources, references, options, batch_size, device, bucket_width, bucket_max
+            path,
+            sources,
+            references,
+            options,
+            batch_size,
+            device,
+            precision,
+            bucket_width,
+            bucket_max,
         )[0]
         for name, path in zip(names, models)
     }

@@ -36,6 +36,14 @@ ModelOpt = Annotated[
     ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="fp32, bf16 (faster on CPUs with AVX512-BF16 or AMX, and on CUDA), fp16 (CUDA) "
+        "or auto (bf16/fp16 on CUDA, fp32 on CPU).",
+    ),
+]
 BeamOpt = Annotated[int, _search("--beam-size", "-k", help="Beam size (1 = greedy).", min=1)]
 LengthPenaltyOpt = Annotated[
     float, _search("--length-penalty", help="GNMT length-penalty α (0: raw log-probability).")

@@ -36,6 +36,7 @@ from nmtcli.cli.options import (
     MinLengthOpt,
     ModelOpt,
     NoRepeatOpt,
+    PrecisionOpt,
     search_options,
 )
 from nmtcli.corpus import STDIN, read_lines
@@ -64,11 +65,11 @@ def default_model() -> Path:
     return default_model_dir()
 
 
-def load_translator(model: Path | None, device: str) -> Translator:
+def load_translator(model: Path | None, device: str, precision: str = "fp32") -> Translator:
     """The translator for `-m` (or the default model)."""
     from nmtcli.translator import Translator
 
-    return Translator(model if model is not None else default_model(), device)
+    return Translator(model if model is not None else default_model(), device, precision=precision)
 
 
 def _inputs(sentences: list[str] | None, input_file: str | None) -> Iterator[str]:
@@ -249,6 +250,7 @@ def translate(
     no_repeat_ngram: NoRepeatOpt = 0,
     batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
     output_format: Annotated[
         Format,
         typer.Option(
@@ -283,7 +285,7 @@ def translate(
     if n_best > beam_size:
         raise typer.BadParameter(f"--n-best {n_best} needs --beam-size of at least {n_best}")
     lines = _inputs(sentences, input_file)
-    translator = load_translator(model, device)
+    translator = load_translator(model, device, precision)
     wants_attention = show_attention or align or attention_out is not None
     if wants_attention and not translator.has_attention:
         raise typer.BadParameter(

@@ -10,12 +10,12 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from nmtcli.device import PRECISIONS
 from nmtcli.errors import ConfigError
 
 SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant")
 METRICS = ("bleu", "loss")
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 

@@ -23,7 +23,8 @@ import torch
 from torch import Tensor
 
 from nmtcli.card import write_card
-from nmtcli.errors import ConfigError, TrainingError
+from nmtcli.device import autocast_dtype
+from nmtcli.errors import TrainingError
 from nmtcli.io import atomic_write
 from nmtcli.modeldir import BEST, LAST, STATE, append_metrics, save_weights
 from nmtcli.models import ModelConfig, Seq2Seq
@@ -149,7 +150,7 @@ class Trainer:
         )
         if job.optimizer_state is not None:
             self.optimizer.load_state_dict(job.optimizer_state)
-        self.autocast_dtype = _autocast_dtype(self.config.precision, self.device)
+        self.autocast_dtype = autocast_dtype(self.config.precision, self.device)
         self.scaler = torch.amp.GradScaler(enabled=self.autocast_dtype == torch.float16)
         if job.scaler_state:
             self.scaler.load_state_dict(job.scaler_state)
@@ -486,21 +487,6 @@ class _Window:
         per_token = self.nll / max(self.local_tokens, 1)
         elapsed = max(time.monotonic() - self.start, 1e-9)
         return self.loss / self.steps, math.exp(min(per_token, 50.0)), self.tokens / elapsed
-
-
-def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype: bf16/fp16 on CUDA by default; on the CPU only bf16, when asked."""
-    if precision == "fp32":
-        return None
-    if device.type != "cuda":
-        if precision == "fp16":
-            raise ConfigError("--precision fp16 needs CUDA; on the CPU use bf16 or fp32")
-        return torch.bfloat16 if precision == "bf16" else None
-    if precision == "fp16":
-        return torch.float16
-    if precision == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
 
 
 def load_train_state(path: Path, device: torch.device) -> dict[str, Any]:
