@@ -1,6 +1,7 @@
 """Quality of the recipes: sacreBLEU and chrF on the Multi30k test sets, greedy and beam 5.
 
-Usage: python -m bench.quality [--train] [--max-time 2h] [--pairs de,fr] [--limit N] [--markdown FILE]
+Usage: python -m bench.quality [--train] [--max-time 2h] [--precision bf16] [--pairs de,fr]
+           [--models rnn-general,transformer] [--limit N] [--markdown FILE]
 Evaluates every `recipes/multi30k-*.yaml` model found in `runs/` (trained with
 `nmtcli train --config recipes/NAME.yaml`); with `--train`, trains the missing ones first
 (hours on a CPU). Checkpoints were selected on `val`; test sets are only scored here.
@@ -38,16 +39,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", action="store_true", help="train recipes that have no model yet")
     parser.add_argument("--max-time", help="with --train: override each recipe's time budget")
+    parser.add_argument("--precision", help="with --train: override each recipe's precision")
     parser.add_argument("--pairs", default="de,fr")
+    parser.add_argument(
+        "--models", help="only these recipes, e.g. rnn-general,transformer (default: all)"
+    )
     parser.add_argument("--limit", type=int, help="score only the first N test sentences")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     rows, signature = [], ""
     for pair in args.pairs.split(","):
         for recipe in sorted((REPO / "recipes").glob(f"multi30k-en-{pair}-*.yaml")):
+            name = recipe.stem.split(f"en-{pair}-")[1]
+            if args.models and name not in args.models.split(","):
+                continue
             model = REPO / "runs" / recipe.stem
             if args.train and not (model / "model.safetensors").is_file():
                 extra = ["--max-time", args.max_time] if args.max_time else []
+                extra += ["--precision", args.precision] if args.precision else []
                 subprocess.run(
                     [nmtcli(), "train", "--config", str(recipe), "--log-every", "300", *extra],
                     check=True,
@@ -71,7 +80,7 @@ def main() -> None:
                 rows.append(
                     [
                         f"en-{pair}",
-                        recipe.stem.split(f"en-{pair}-")[1],
+                        name,
                         test,
                         trained,
                         f"{best.get('valid_bleu', 0):.1f}",

@@ -295,19 +295,18 @@ class _BeamState:
             found.sort(key=lambda h: -h.score)
             del found[self.beam :]
 
-    def _is_done(self, position: int, options: SearchOptions) -> bool:
-        """Whether an active sentence's n-best list is settled.
+    def _is_done(self, found: list[Hypothesis], best_live: float, options: SearchOptions) -> bool:
+        """Whether an active sentence (its finished hypotheses `found`) is settled.
 
-        It is once it holds n finished hypotheses and the best live beam, scored as if it ended
-        at the next step (its log-probability over the length penalty at its current length + 1),
-        cannot beat the n-th of them. This is the usual heuristic (GNMT, Hugging Face's default):
-        a live beam could still gain by growing longer under α > 0, but stopping here keeps beam
-        search about as many steps as greedy search instead of running to the length limit.
+        It is once it holds n finished hypotheses and the best live beam (raw log-probability
+        `best_live`), scored as if it ended at the next step (over the length penalty at its
+        current length + 1), cannot beat the n-th of them. This is the usual heuristic (GNMT,
+        Hugging Face's default): a live beam could still gain by growing longer under α > 0, but
+        stopping here keeps beam search about as many steps as greedy search instead of running
+        to the length limit.
         """
-        found = self.finished[int(self.active[position])]
         if len(found) < options.n_best:
             return False
-        best_live = float(self.scores[position].max())
         if best_live == NEG_INF:
             return True
         bound = best_live / length_penalty(self.history.size(1) + 1, options.length_penalty)
@@ -315,8 +314,13 @@ class _BeamState:
 
     def _drop_done(self, rows: Tensor, options: SearchOptions) -> Tensor:
         """Remove finished sentences; return the surviving state rows."""
+        best_live = self.scores.max(dim=1).values.tolist()  # (A,), read once
+        active = self.active.tolist()
         done = torch.tensor(
-            [self._is_done(position, options) for position in range(self.active.numel())],
+            [
+                self._is_done(self.finished[index], best, options)
+                for index, best in zip(active, best_live)
+            ],
             dtype=torch.bool,
             device=rows.device,
         )
