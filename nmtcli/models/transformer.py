@@ -76,7 +76,10 @@ class MultiHeadAttention(nn.Module):
         queries = self.split(self.query(x))  # (B, N, Q, K)
         mask = mask.unsqueeze(1)  # (B, 1, 1|Q, S)
         dropout = self.dropout if self.training else 0.0
-        if need_weights:
+        if need_weights or queries.size(2) == 1:
+            # Explicit when the weights are wanted, and for one query (a decoding step), where
+            # these two products are 1.4-2.8x faster than scaled_dot_product_attention on a CPU
+            # (bench in the commit message; the fused kernel wins for whole sequences).
             scores = queries @ keys.transpose(-2, -1) / math.sqrt(queries.size(-1))  # (B, N, Q, S)
             weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
             context = F.dropout(weights, dropout, self.training) @ values  # (B, N, Q, K)
