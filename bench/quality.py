@@ -5,20 +5,48 @@ Usage: python -m bench.quality [--train] [--max-time 2h] [--precision bf16] [--p
 Evaluates every `recipes/multi30k-*.yaml` model found in `runs/` (trained with
 `nmtcli train --config recipes/NAME.yaml`); with `--train`, trains the missing ones first
 (hours on a CPU). Checkpoints were selected on `val`; test sets are only scored here.
+Each score is kept in `.bench/quality/scores/` and reused while the model's weights are older,
+so models can be scored in parallel (`--models`, `--cpus`) and the whole table printed after.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 from pathlib import Path
 
-from bench.common import MULTI30K, REPO, evaluate, machine, nmtcli, publish, read_metrics, table
+from bench.common import (
+    MULTI30K,
+    REPO,
+    WORK,
+    evaluate,
+    machine,
+    nmtcli,
+    pin,
+    publish,
+    read_metrics,
+    table,
+)
+
+SCORES = WORK / "quality" / "scores"
 
 TESTS = ("test_2016_flickr", "test_2017_flickr")
 
 
 def evaluate_test(model: Path, test: str, pair: str, beam: int, limit: int | None) -> dict:
+    """`nmtcli evaluate` JSON for one model, Multi30k test set and beam size (cached)."""
+    cached = SCORES / f"{model.name}.{test}.k{beam}.limit{limit or 0}.json"
+    weights = model / "model.safetensors"
+    if cached.is_file() and cached.stat().st_mtime > weights.stat().st_mtime:
+        return json.loads(cached.read_text())
+    result = _evaluate_test(model, test, pair, beam, limit)
+    SCORES.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(result))
+    return result
+
+
+def _evaluate_test(model: Path, test: str, pair: str, beam: int, limit: int | None) -> dict:
     """`nmtcli evaluate` JSON for one model, Multi30k test set and beam size."""
     source, reference = MULTI30K / f"{test}.en.gz", MULTI30K / f"{test}.{pair}.gz"
     if limit:
@@ -46,7 +74,10 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, help="score only the first N test sentences")
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--threads", type=int, help="torch threads (OMP_NUM_THREADS)")
+    parser.add_argument("--cpus", help="run pinned to these CPUs (taskset -c)")
     args = parser.parse_args()
+    pin(args.threads, args.cpus)
     rows, signature = [], ""
     for pair in args.pairs.split(","):
         for recipe in sorted((REPO / "recipes").glob(f"multi30k-en-{pair}-*.yaml")):
