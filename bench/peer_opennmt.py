@@ -2,7 +2,7 @@
 
 Usage: python -m bench.peer_opennmt [--budget SECONDS] [--quick] [--models rnn,transformer]
            [--markdown FILE] [--threads N] [--cpus LIST] [--transformer-optim usual|matched]
-           [--reuse] [--nmtcli-precision fp32|bf16] [--onmt-precision fp32|int8]
+           [--reuse] [--nmtcli-precision fp32|bf16]
 
 Both tools run on this machine, one after the other, on the same data (Multi30k train, the same
 joint 8k SentencePiece unigram model from `bench.common.multi30k_vocab()`), with same-size models
@@ -796,12 +796,13 @@ def translate_nmtcli(
 
 
 def translate_onmt(
-    trained: Trained, data: Data, beam: int, runtime: Runtime, out: Path, precision: str
+    trained: Trained, data: Data, beam: int, runtime: Runtime, out: Path
 ) -> Translated:
     """onmt_translate on pieces (timed: the whole command), then SentencePiece decoding.
 
-    `precision` int8 is OpenNMT-py's own fast CPU path (`-precision int8`: torch dynamic
-    quantization of the Linear and LSTM layers).
+    Always fp32: OpenNMT-py 3.5.1's `-precision int8` is a no-op (model_builder compares the
+    option's string with torch.int8, so quantize_dynamic never runs; measured: same BLEU and
+    speed as fp32).
     """
     import sentencepiece as spm
 
@@ -815,7 +816,6 @@ def translate_onmt(
         *("-output", str(pieces), "-beam_size", str(beam), "-batch_size", "64"),
         *("-batch_type", "sents", "-length_penalty", "wu", "-alpha", "1.0"),
         *("-max_length", "256", "-max_length_ratio", "2.0", "-seed", "1"),
-        *(("-precision", "int8") if precision == "int8" else ()),
     ]
     measured = run(
         runtime.wrap(command),
@@ -939,12 +939,6 @@ def main() -> None:
         default="fp32",
         help="nmtcli translate --precision (default fp32)",
     )
-    parser.add_argument(
-        "--onmt-precision",
-        choices=["fp32", "int8"],
-        default="fp32",
-        help="onmt_translate precision: fp32, or int8 dynamic quantization (default fp32)",
-    )
     args = parser.parse_args()
     budget = args.budget if args.budget is not None else (60.0 if args.quick else 600.0)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -978,7 +972,7 @@ def main() -> None:
         f"model {vocab}/joint.model for both tools; test_2016_flickr ({sentences:,} sentences) "
         "scored with sacreBLEU on detokenized output against the raw references. "
         "Commands ran one at a time.",
-        f"Translation precision: nmtcli {args.nmtcli_precision}, OpenNMT-py {args.onmt_precision}.",
+        f"Translation precision: nmtcli {args.nmtcli_precision}, OpenNMT-py fp32.",
     ]
     sections = ["\n".join(header)]
     for model in models:
@@ -1036,7 +1030,7 @@ def main() -> None:
                 trained["nmtcli"], data, beam, runtime, out, args.nmtcli_precision
             )
             translated["OpenNMT-py"][beam] = translate_onmt(
-                trained["OpenNMT-py"], data, beam, runtime, out, args.onmt_precision
+                trained["OpenNMT-py"], data, beam, runtime, out
             )
             for tool, result in translated.items():
                 done = result[beam]
