@@ -39,3 +39,8 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "bf16" or torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float16
+
+
+def autocast(dtype: torch.dtype | None, device: torch.device) -> torch.autocast:
+    """An autocast context for `autocast_dtype`'s answer (disabled when it is None)."""
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from nmtcli.device import autocast_dtype, resolve_device
+from nmtcli.device import autocast, autocast_dtype, resolve_device
 from nmtcli.modeldir import ModelDir
 from nmtcli.models import Seq2Seq, make_batch
 from nmtcli.search import Hypothesis, SearchOptions, forced_decode, search
@@ -97,12 +97,6 @@ class Translator:
         self.autocast_dtype = autocast_dtype(precision, self.device)
         self.model = self.model_dir.build(weights, self.device)
 
-    def _autocast(self) -> torch.autocast:
-        """The precision decoding runs in (weights stay fp32; see `nmtcli.device`)."""
-        return torch.autocast(
-            self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
-        )
-
     @property
     def has_attention(self) -> bool:
         """Whether the model has attention to show."""
@@ -128,7 +122,7 @@ class Translator:
         texts = [line.strip() for line in lines]
         ids = src_tokenizer.encode_many(texts)
         wanted = [i for i, text in enumerate(texts) if text]
-        with self._autocast():
+        with autocast(self.autocast_dtype, self.device):
             decoded = translate_ids(
                 self.model, [ids[i] for i in wanted], options, self.device, batch_size
             )
@@ -159,7 +153,7 @@ class Translator:
         src_ids = self.vocabulary.src.encode(source.strip())
         tgt_ids = self.vocabulary.tgt.encode(target.strip())
         batch = make_batch([src_ids], [tgt_ids]).to(self.device)
-        with self._autocast():
+        with autocast(self.autocast_dtype, self.device):
             log_probs, attention = forced_decode(
                 self.model, batch, need_attention=self.has_attention
             )

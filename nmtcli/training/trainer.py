@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from nmtcli.card import write_card
-from nmtcli.device import autocast_dtype
+from nmtcli.device import autocast, autocast_dtype
 from nmtcli.errors import TrainingError
 from nmtcli.io import atomic_write
 from nmtcli.modeldir import BEST, LAST, STATE, append_metrics, save_weights
@@ -229,9 +229,7 @@ class Trainer:
         if self.config.teacher_forcing < 1.0:
             batch = self._scheduled_sampling(batch)
         try:
-            with torch.autocast(
-                self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
-            ):
+            with autocast(self.autocast_dtype, self.device):
                 logits, _ = self.network(batch)
             loss_sum, nll_sum, tokens = smoothed_loss(
                 logits, batch.tgt_out, self.config.label_smoothing
@@ -383,9 +381,7 @@ class Trainer:
         valid, nll, tokens = self.job.valid, 0.0, 0
         for indices in sequential_batches(valid, self.config.batch_tokens):
             batch = collate(valid, indices).to(self.device)
-            with torch.autocast(
-                self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
-            ):
+            with autocast(self.autocast_dtype, self.device):
                 logits, _ = self.model(batch)
             _, nll_sum, count = smoothed_loss(logits, batch.tgt_out, 0.0)
             nll, tokens = nll + float(nll_sum), tokens + count
