@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import torch
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from nmtcli.errors import ConfigError
 
+if TYPE_CHECKING:  # torch loads on first use: option lists and help need none of it
+    import torch
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(choice: str, local_rank: int = 0) -> torch.device:
     """`auto` is CUDA when available, else the CPU; asking for CUDA without one is an error."""
-    if choice not in ("auto", "cpu", "cuda"):
+    import torch
+
+    if choice not in DEVICES:
         raise ConfigError(f"device must be auto, cpu or cuda, not {choice!r}")
     if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
@@ -26,6 +34,8 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     `auto` is bf16 on CUDA when supported (else fp16) and fp32 on the CPU; bf16 also runs on the
     CPU when asked (fast on CPUs with AVX512-BF16 or AMX); fp16 needs CUDA.
     """
+    import torch
+
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "fp32":
@@ -41,6 +51,29 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return torch.float16
 
 
-def autocast(dtype: torch.dtype | None, device: torch.device) -> torch.autocast:
-    """An autocast context for `autocast_dtype`'s answer (disabled when it is None)."""
-    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+@contextmanager
+def autocast(dtype: torch.dtype | None, device: torch.device) -> Iterator[None]:
+    """An autocast context for `autocast_dtype`'s answer (disabled when it is None).
+
+    On a CPU whose oneDNN has no bf16 kernels (no AVX512-BF16 or AMX), oneDNN cannot build a
+    bf16 LSTM at all ("could not create a primitive descriptor"), so oneDNN is switched off for
+    the duration: PyTorch's own kernels then run the bf16 matrix products and the fp32 LSTM.
+    """
+    import torch
+
+    emulated = dtype == torch.bfloat16 and device.type == "cpu" and not _onednn_has_bf16()
+    previous = torch.backends.mkldnn.enabled
+    if emulated:
+        torch.backends.mkldnn.enabled = False
+    try:
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            yield
+    finally:
+        torch.backends.mkldnn.enabled = previous
+
+
+def _onednn_has_bf16() -> bool:
+    """Whether oneDNN has native bf16 kernels on this CPU."""
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

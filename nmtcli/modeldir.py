@@ -1,13 +1,15 @@
-"""The self-contained model directory: layout, atomic saving, and safe loading.
+"""The self-contained model directory: the only code that reads or writes its files.
 
 ```
-config.json        format version, model config, training config, vocabulary sizes, data
+config.json        the run configuration (`RunConfig`): format version, model, training, data
 model.safetensors  the best weights (what `translate` uses)
 last.safetensors   the latest weights (what `--resume` continues from)
 train_state.pt     optimizer, schedule, random states and progress; tensors and plain data only
 vocab.json, *.model  the SentencePiece vocabulary
-metrics.jsonl      one JSON line per validation
-MODEL_CARD.md      a human-readable summary
+metrics.jsonl      one `ValidationRecord` per line
+evaluations.json   the `EvaluationRecord`s of `nmtcli evaluate --record`
+CARD_NOTES.md      free text kept verbatim in the card (licences, provenance)
+MODEL_CARD.md      a human-readable summary, rendered from the above
 ```
 
 Weights are safetensors (never unpickled code); the training state is read with
@@ -18,59 +20,239 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from nmtcli import __version__
-from nmtcli.errors import ModelDirError
+from nmtcli.card import ModelSummary, card_markdown
+from nmtcli.errors import ConfigError, ModelDirError
 from nmtcli.io import atomic_write, atomic_write_text
-from nmtcli.models import ModelConfig, Seq2Seq, VocabSizes, build_model, model_config_from_dict
+from nmtcli.models import Seq2Seq, build_model, parameter_tree
+from nmtcli.records import EvaluationRecord, ValidationRecord
+from nmtcli.runconfig import RunConfig
 from nmtcli.vocab import VOCAB_META, Vocabulary
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from nmtcli.models.config import VocabSizes
+
 CONFIG = "config.json"
 BEST = "model.safetensors"
 LAST = "last.safetensors"
 STATE = "train_state.pt"
 METRICS = "metrics.jsonl"
+EVALUATIONS = "evaluations.json"
+NOTES = "CARD_NOTES.md"
 CARD = "MODEL_CARD.md"
-OWN_FILES = (CONFIG, BEST, LAST, STATE, METRICS, CARD)
+OWN_FILES = (CONFIG, BEST, LAST, STATE, METRICS, EVALUATIONS, CARD)
 
 
-def prepare_output_dir(
-    path: Path, force: bool, hint: str = " or --resume DIR to continue training"
-) -> None:
-    """Create `path` for a new model; an existing non-empty directory needs `force`.
+class ModelDir:
+    """A model directory: its run configuration, vocabulary, weights, records and card."""
 
-    With `force`, only files nmtcli writes are removed, never anything else the user keeps there.
-    """
-    if path.exists() and not path.is_dir():
-        raise ModelDirError(f"{path} exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()):
-        if not force:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ModelDir:
+        """An existing model directory, its `config.json` read and checked."""
+        model_dir = cls(path)
+        if not model_dir.path.is_dir():
+            raise ModelDirError(f"{path}: no such model directory")
+        if not (model_dir.path / CONFIG).is_file():
+            raise ModelDirError(f"{path}: not a model directory (no {CONFIG})")
+        _ = model_dir.run
+        return model_dir
+
+    @classmethod
+    def holds_model(cls, path: Path) -> bool:
+        """Whether `path` looks like a model directory (has a run configuration)."""
+        return (Path(path) / CONFIG).is_file()
+
+    # -- creating ------------------------------------------------------------------------------
+
+    def prepare_new(self, force: bool, hint: str = " or --resume DIR to continue training") -> None:
+        """Create the directory for a new model; an existing non-empty one needs `force`.
+
+        With `force`, only files nmtcli writes are removed, never anything else kept there.
+        """
+        path = self.path
+        if path.exists() and not path.is_dir():
+            raise ModelDirError(f"{path} exists and is not a directory")
+        if path.is_dir() and any(path.iterdir()):
+            if not force:
+                raise ModelDirError(
+                    f"{path} already exists and is not empty; use --force to overwrite it"
+                    + hint.replace("DIR", str(path))
+                )
+            for name in OWN_FILES:
+                (path / name).unlink(missing_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
+        self.__dict__.pop("run", None)
+
+    def write_run(self, run: RunConfig) -> None:
+        """Write `config.json` atomically."""
+        atomic_write_text(self.path / CONFIG, json.dumps(run.to_dict(), indent=2) + "\n")
+        self.__dict__["run"] = run
+
+    def install_vocabulary(self, vocabulary: Vocabulary) -> Vocabulary:
+        """Copy a vocabulary into the directory and load the copy."""
+        vocabulary.copy_to(self.path)
+        return Vocabulary.load(self.path)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @cached_property
+    def run(self) -> RunConfig:
+        """The run configuration in `config.json`."""
+        path = self.path / CONFIG
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+            return RunConfig.from_dict(values)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise ModelDirError(f"{path}: unreadable ({error})") from None
+        except ConfigError as error:
+            raise ModelDirError(f"{path}: {error}") from None
+
+    @property
+    def vocab_sizes(self) -> VocabSizes:
+        """The vocabulary sizes the model was built for."""
+        return self.run.vocab
+
+    def vocabulary(self) -> Vocabulary:
+        """The model's vocabulary, checked against the sizes the model was built for."""
+        if not (self.path / VOCAB_META).is_file():
+            raise ModelDirError(f"{self.path}: the vocabulary ({VOCAB_META}) is missing")
+        vocabulary = Vocabulary.load(self.path)
+        actual = (vocabulary.src.size, vocabulary.tgt.size)
+        sizes = self.vocab_sizes
+        if actual != (sizes.src, sizes.tgt):
             raise ModelDirError(
-                f"{path} already exists and is not empty; use --force to overwrite it"
-                + hint.replace("DIR", str(path))
+                f"{self.path}: vocabulary/model mismatch: the vocabulary has {actual[0]}/"
+                f"{actual[1]} source/target pieces but the model was built for "
+                f"{sizes.src}/{sizes.tgt}"
             )
-        for name in OWN_FILES:
-            (path / name).unlink(missing_ok=True)
-    path.mkdir(parents=True, exist_ok=True)
+        return vocabulary
 
+    def new_model(self) -> Seq2Seq:
+        """A freshly initialised model of the configured architecture."""
+        return build_model(self.run.model, self.vocab_sizes)
 
-def save_weights(model: Seq2Seq, path: Path, dtype: torch.dtype | None = None) -> None:
-    """Write the model's weights as safetensors, atomically (tied tensors stored once).
+    def build(self, weights: str = BEST, device: str | torch.device = "cpu") -> Seq2Seq:
+        """Rebuild the model and load `weights` (model.safetensors by default), in eval mode."""
+        path = self.path / weights
+        if not path.is_file():
+            raise ModelDirError(f"{self.path}: no {weights} (has training saved a checkpoint yet?)")
+        model = self.new_model()
+        load_weights(model, path)
+        return model.to(device).eval()
 
-    With `dtype` (e.g. float16) a converted copy is written and `model` is left as it is.
-    """
-    import copy
+    def metrics(self) -> list[ValidationRecord]:
+        """All validation records (empty if none)."""
+        path = self.path / METRICS
+        if not path.is_file():
+            return []
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [_record(ValidationRecord, line, path, n) for n, line in enumerate(lines, 1) if line]
 
-    from safetensors.torch import save_model
+    def evaluations(self) -> list[EvaluationRecord]:
+        """The recorded test scores (empty if none)."""
+        path = self.path / EVALUATIONS
+        if not path.is_file():
+            return []
+        rows = _json(path)
+        if not isinstance(rows, list):
+            raise ModelDirError(f"{path}: malformed (not a list of scores)")
+        return [_record(EvaluationRecord, row, path, n) for n, row in enumerate(rows, 1)]
 
-    converted = model if dtype is None else copy.deepcopy(model).cpu().to(dtype)
-    atomic_write(path, lambda temp: save_model(converted, temp))
+    def notes(self) -> str:
+        """The free text of CARD_NOTES.md (empty if none)."""
+        path = self.path / NOTES
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+    def summary(self) -> ModelSummary:
+        """Everything the card shows (no weights are loaded)."""
+        # Build on the meta device: no memory, no weights, and the global random state (which a
+        # resumable training run depends on) is left untouched.
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            model = self.new_model()
+        records = self.metrics()
+        best = [r for r in records if r.best]
+        return ModelSummary(
+            name=self.path.resolve().name,
+            run=self.run,
+            parameters=parameter_tree(model),
+            last=records[-1] if records else None,
+            best=best[-1] if best else None,
+            evaluations=self.evaluations(),
+            notes=self.notes(),
+        )
+
+    # -- writing during and after training ------------------------------------------------------
+
+    def save_weights(self, model: Seq2Seq, name: str, dtype: torch.dtype | None = None) -> None:
+        """Write the model's weights as `name`, atomically (tied tensors stored once).
+
+        With `dtype` (e.g. float16) a converted copy is written and `model` is left as it is.
+        """
+        import copy
+
+        from safetensors.torch import save_model
+
+        converted = model if dtype is None else copy.deepcopy(model).cpu().to(dtype)
+        atomic_write(self.path / name, lambda temp: save_model(converted, temp))
+
+    def save_train_state(self, state: dict[str, Any]) -> None:
+        """Write the resumable training state in one atomic file."""
+        atomic_write(self.path / STATE, lambda temp: torch.save(state, temp))
+
+    def load_train_state(self, device: torch.device) -> dict[str, Any]:
+        """Read `train_state.pt` safely (tensors and plain data only)."""
+        path = self.path / STATE
+        if not path.is_file():
+            raise ModelDirError(f"{self.path}: no {STATE} to resume from")
+        try:
+            return torch.load(path, map_location=device, weights_only=True)
+        except (OSError, RuntimeError, EOFError) as error:
+            raise ModelDirError(f"{path}: unreadable training state ({error})") from None
+
+    def append_metric(self, record: ValidationRecord) -> None:
+        """Append one validation record (the file is rewritten atomically, so never torn)."""
+        path = self.path / METRICS
+        previous = path.read_text(encoding="utf-8") if path.is_file() else ""
+        atomic_write_text(path, previous + json.dumps(record.to_dict()) + "\n")
+
+    def record_evaluation(self, record: EvaluationRecord) -> None:
+        """Add a test score, replacing one of the same test set and decoding; update the card."""
+        rows = [row for row in self.evaluations() if not row.same_test(record)] + [record]
+        text = json.dumps([row.to_dict() for row in rows], indent=2) + "\n"
+        atomic_write_text(self.path / EVALUATIONS, text)
+        self.write_card()
+
+    def write_card(self) -> None:
+        """(Re)write MODEL_CARD.md."""
+        atomic_write_text(self.path / CARD, card_markdown(self.summary()))
+
+    # -- sharing -------------------------------------------------------------------------------
+
+    def export(self, target: Path, half: bool, force: bool) -> int:
+        """Copy the best weights, config, vocabulary, records and card into `target`, to share.
+
+        The training state and last weights are left out; with `half` the weights are stored
+        as float16 (loaded back into float32). Returns the size of the new directory in bytes.
+        """
+        vocabulary = self.vocabulary()
+        model = self.build()
+        exported = ModelDir(target)
+        exported.prepare_new(force, hint="")
+        exported.save_weights(model, BEST, torch.float16 if half else None)
+        vocabulary.copy_to(exported.path)
+        for name in (CONFIG, METRICS, EVALUATIONS, NOTES):
+            if (self.path / name).is_file():
+                _copy_file(self.path / name, exported.path / name)
+        exported.write_card()
+        return sum(path.stat().st_size for path in exported.path.iterdir() if path.is_file())
 
 
 def load_weights(model: Seq2Seq, path: Path) -> None:
@@ -85,7 +267,7 @@ def load_weights(model: Seq2Seq, path: Path) -> None:
     state = model.state_dict()
     for name, tensor in tensors.items():
         if name not in state:
-            raise ModelDirError(f"{path}: unexpected tensor {name!r}; does config.json match?")
+            raise ModelDirError(f"{path}: unexpected tensor {name!r}; does {CONFIG} match?")
         if state[name].shape != tensor.shape:
             raise ModelDirError(
                 f"{path}: {name} has shape {tuple(tensor.shape)} but the model expects "
@@ -108,107 +290,22 @@ def _is_tied(model: Seq2Seq, name: str, stored: dict[str, torch.Tensor]) -> bool
     return any(other is target for key, other in parameters.items() if key in stored)
 
 
-@dataclass
-class ModelDir:
-    """A model directory, loaded: its config and how to rebuild the model and vocabulary."""
-
-    path: Path
-    config: dict[str, Any]
-    model_config: ModelConfig
-    vocab_sizes: VocabSizes
-
-    @classmethod
-    def load(cls, path: Path) -> ModelDir:
-        """Read `config.json`, checking the format version."""
-        config_path = path / CONFIG
-        if not path.is_dir():
-            raise ModelDirError(f"{path}: no such model directory")
-        if not config_path.is_file():
-            raise ModelDirError(f"{path}: not a model directory (no {CONFIG})")
-        try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-            version = config["format_version"]
-            vocab = config["vocab"]
-            sizes = VocabSizes(int(vocab["src_size"]), int(vocab["tgt_size"]), bool(vocab["joint"]))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ModelDirError(f"{config_path}: malformed ({error})") from None
-        if version > FORMAT_VERSION:
-            raise ModelDirError(
-                f"{config_path}: format version {version} is newer than this nmtcli "
-                f"({__version__}) understands; upgrade nmtcli"
-            )
-        return cls(path, config, model_config_from_dict(config["model"]), sizes)
-
-    def vocabulary(self) -> Vocabulary:
-        """The model's vocabulary, checked against the sizes the model was built for."""
-        if not (self.path / VOCAB_META).is_file():
-            raise ModelDirError(f"{self.path}: the vocabulary ({VOCAB_META}) is missing")
-        vocabulary = Vocabulary.load(self.path)
-        check_vocab_fits(vocabulary, self.vocab_sizes, str(self.path))
-        return vocabulary
-
-    def build(self, weights: str = BEST, device: str | torch.device = "cpu") -> Seq2Seq:
-        """Rebuild the model and load `weights` (model.safetensors by default), in eval mode."""
-        path = self.path / weights
-        if not path.is_file():
-            raise ModelDirError(f"{self.path}: no {weights} (has training saved a checkpoint yet?)")
-        model = build_model(self.model_config, self.vocab_sizes)
-        load_weights(model, path)
-        return model.to(device).eval()
+def _json(path: Path) -> Any:
+    """A JSON file's content; an unreadable one is a `ModelDirError` naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelDirError(f"{path}: unreadable ({error})") from None
 
 
-def check_vocab_fits(vocabulary: Vocabulary, sizes: VocabSizes, where: str) -> None:
-    """Raise unless a vocabulary has the sizes a model was built for."""
-    actual = (vocabulary.src.size, vocabulary.tgt.size)
-    if actual != (sizes.src, sizes.tgt):
-        raise ModelDirError(
-            f"{where}: vocabulary/model mismatch: the vocabulary has {actual[0]}/{actual[1]} "
-            f"source/target pieces but the model was built for {sizes.src}/{sizes.tgt}"
-        )
+def _record(kind: Any, value: str | dict[str, Any], path: Path, number: int) -> Any:
+    """One record (a JSON line, or an already parsed row); errors name the file and line."""
+    try:
+        return kind.from_dict(json.loads(value) if isinstance(value, str) else value)
+    except ValueError as error:
+        raise ModelDirError(f"{path}:{number}: malformed record ({error})") from None
 
 
-def write_config(path: Path, config: dict[str, Any]) -> None:
-    """Write `config.json` atomically, stamped with the format and nmtcli versions."""
-    stamped = {"format_version": FORMAT_VERSION, "nmtcli_version": __version__, **config}
-    atomic_write_text(path / CONFIG, json.dumps(stamped, indent=2) + "\n")
-
-
-def append_metrics(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line to `metrics.jsonl` (rewritten atomically, so it is never torn)."""
-    metrics = path / METRICS
-    previous = metrics.read_text(encoding="utf-8") if metrics.is_file() else ""
-    atomic_write_text(metrics, previous + json.dumps(record) + "\n")
-
-
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """All validation records of a model directory (empty if none)."""
-    metrics = path / METRICS
-    if not metrics.is_file():
-        return []
-    return [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line]
-
-
-def copy_file(source: Path, target: Path) -> None:
+def _copy_file(source: Path, target: Path) -> None:
     """Copy one file atomically."""
     atomic_write(target, lambda temp: shutil.copyfile(source, temp))
-
-
-def export(source: Path, target: Path, half: bool, force: bool) -> int:
-    """Copy a model directory's best weights, config, vocabulary, metrics and card, for shipping.
-
-    The training state and last weights are left out; with `half` the weights are stored as
-    float16 (loaded back into float32). Returns the size of the new directory in bytes.
-    """
-    model_dir = ModelDir.load(source)
-    vocabulary = model_dir.vocabulary()
-    model = model_dir.build()
-    prepare_output_dir(target, force, hint="")
-    save_weights(model, target / BEST, torch.float16 if half else None)
-    vocabulary.copy_to(target)
-    for name in (CONFIG, METRICS, "evaluations.json", "CARD_NOTES.md"):
-        if (source / name).is_file():
-            copy_file(source / name, target / name)
-    from nmtcli.card import write_card
-
-    write_card(target)
-    return sum(path.stat().st_size for path in target.iterdir() if path.is_file())

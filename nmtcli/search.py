@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from nmtcli.models.base import Batch, Seq2Seq
-from nmtcli.vocab import BOS_ID, EOS_ID, PAD_ID
+from nmtcli.batch import BOS_ID, EOS_ID, PAD_ID, Batch, make_batch
+from nmtcli.models.base import Seq2Seq
 
 NEG_INF = float("-inf")
 LENGTH_SLACK = 10  # tokens allowed beyond ratio × source length
@@ -132,6 +132,25 @@ def search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[list[Hy
     if options.beam_size == 1:
         return greedy_search(model, batch, options)
     return beam_search(model, batch, options)
+
+
+@torch.inference_mode()
+def translate_ids(
+    model: Seq2Seq,
+    sources: list[list[int]],
+    options: SearchOptions,
+    device: torch.device | str = "cpu",
+    batch_size: int = 64,
+) -> list[list[Hypothesis]]:
+    """Decode many id sequences, batched by similar length; results in input order."""
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    results: list[list[Hypothesis]] = [[] for _ in sources]
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        batch = make_batch([sources[i] for i in chunk]).to(device)
+        for index, hypotheses in zip(chunk, search(model, batch, options)):
+            results[index] = hypotheses
+    return results
 
 
 @torch.inference_mode()

@@ -17,9 +17,11 @@ def shipped_roots() -> list[Path]:
 
 def default_model_dir() -> Path:
     """The default English→French model directory, or a clear error if it is not installed."""
+    from nmtcli.modeldir import ModelDir
+
     for root in shipped_roots():
         candidate = root / DEFAULT_MODEL
-        if (candidate / "config.json").is_file():
+        if ModelDir.holds_model(candidate):
             return candidate
     raise ModelDirError(
         f"no model given (-m DIR) and the default {DEFAULT_MODEL} model is not installed; "

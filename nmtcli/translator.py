@@ -11,34 +11,15 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
+from nmtcli.batch import make_batch
 from nmtcli.device import autocast, autocast_dtype, resolve_device
 from nmtcli.modeldir import ModelDir
-from nmtcli.models import Seq2Seq, make_batch
-from nmtcli.search import Hypothesis, SearchOptions, forced_decode, search
+from nmtcli.search import Hypothesis, SearchOptions, forced_decode, translate_ids
 from nmtcli.vocab import Tokenizer
 
 EOS_PIECE = "</s>"
-
-
-def translate_ids(
-    model: Seq2Seq,
-    sources: list[list[int]],
-    options: SearchOptions,
-    device: torch.device | str = "cpu",
-    batch_size: int = 64,
-) -> list[list[Hypothesis]]:
-    """Decode many id sequences, batched by similar length; results in input order."""
-    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
-    results: list[list[Hypothesis]] = [[] for _ in sources]
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        batch = make_batch([sources[i] for i in chunk]).to(device)
-        for index, hypotheses in zip(chunk, search(model, batch, options)):
-            results[index] = hypotheses
-    return results
 
 
 @dataclass

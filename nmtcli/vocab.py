@@ -1,7 +1,7 @@
 """SentencePiece vocabularies: training one (joint or per side), loading it, and its statistics.
 
-Reserved ids are fixed for every vocabulary nmtcli trains, so models and search can rely on them:
-`<pad>` = 0, `<s>` (BOS) = 1, `</s>` (EOS) = 2, `<unk>` = 3.
+Every vocabulary reserves the ids of `nmtcli.batch`:
+`<pad>` = 0, `<s>` = 1, `</s>` = 2, `<unk>` = 3.
 
 A vocabulary directory holds `vocab.json` (what kind, which files) and either `joint.model`
 (one model for both sides, the default) or `src.model` and `tgt.model` (`--separate`), each with
@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nmtcli.batch import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from nmtcli.corpus import CorpusSpec, SkipReport, read_pairs
 from nmtcli.errors import VocabError
 from nmtcli.io import atomic_write_bytes, atomic_write_text
@@ -25,7 +26,6 @@ from nmtcli.io import atomic_write_bytes, atomic_write_text
 if TYPE_CHECKING:
     import sentencepiece
 
-PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 VOCAB_FORMAT_VERSION = 1
 VOCAB_META = "vocab.json"
 MODEL_TYPES = ("unigram", "bpe")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nmtcli.training.setup import load_yaml, resolve_configs
+from nmtcli.training.options import load_yaml, resolve_configs
 from tests.conftest import REPO, SHARED_DATA
 
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))

@@ -254,29 +254,23 @@ def evaluate(
 
 
 def _record(model: Path | None, name: str, report: Report, options: SearchOptions) -> None:
-    """Add (or replace) a test result in the model directory's evaluations.json and card."""
-    from nmtcli.card import EVALUATIONS, write_card
-    from nmtcli.io import atomic_write_text
+    """Add (or replace) a test result in the model directory's records and card."""
+    from nmtcli.modeldir import ModelDir
+    from nmtcli.records import EvaluationRecord
     from nmtcli.shipped import default_model_dir
 
-    directory = model if model is not None else default_model_dir()
-    path = directory / EVALUATIONS
-    rows = json.loads(path.read_text()) if path.is_file() else []
-    decoding = _decoding_label(options)
-    rows = [r for r in rows if not (r["test"] == name and r.get("decoding") == decoding)]
-    rows.append(
-        {
-            "test": name,
-            "bleu": round(report.overall.bleu, 2),
-            "chrf": round(report.overall.chrf, 2),
-            "sentences": report.overall.sentences,
-            "decoding": decoding,
-            "signature": report.bleu_signature,
-            "chrf_signature": report.chrf_signature,
-        }
+    model_dir = ModelDir.load(model if model is not None else default_model_dir())
+    model_dir.record_evaluation(
+        EvaluationRecord(
+            test=name,
+            bleu=round(report.overall.bleu, 2),
+            chrf=round(report.overall.chrf, 2),
+            sentences=report.overall.sentences,
+            decoding=_decoding_label(options),
+            signature=report.bleu_signature,
+            chrf_signature=report.chrf_signature,
+        )
     )
-    atomic_write_text(path, json.dumps(rows, indent=2) + "\n")
-    write_card(directory)
 
 
 @app.command(

@@ -32,41 +32,28 @@ def _tree(node: ParamNode, tree: Tree | None = None, depth: int = 0, max_depth: 
 
 def _facts(summary: ModelSummary) -> Table:
     """Key facts as a two-column table."""
-    from nmtcli.card import _hours, architecture_line
+    from nmtcli.card import training_line, vocabulary_line
 
-    config, training, best = summary.config, summary.training, summary.best
-    vocab, data = config["vocab"], config.get("data", {})
+    run, best = summary.run, summary.best
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("architecture", architecture_line(config["model"]))
+    table.add_row("architecture", run.model.describe())
     table.add_row("parameters", f"{summary.parameters.count:,}")
-    kind = "joint" if vocab["joint"] else "separate"
-    table.add_row(
-        "vocabulary", f"{kind} SentencePiece, {vocab['src_size']:,} / {vocab['tgt_size']:,} pieces"
-    )
-    if data:
-        table.add_row(
-            "data",
-            f"{data.get('train_pairs', 0):,} training / "
-            f"{data.get('valid_pairs', 0):,} validation pairs",
-        )
-    if training:
-        table.add_row(
-            "training",
-            f"{training['step']:,} steps, {training['epoch']:.1f} epochs, "
-            f"{_hours(training.get('train_seconds', 0))}",
-        )
-    if best:
+    table.add_row("vocabulary", vocabulary_line(summary))
+    if run.data is not None:
+        pairs = f"{run.data.train_pairs:,} training / {run.data.valid_pairs:,} validation pairs"
+        table.add_row("data", pairs)
+    if summary.last is not None:
+        table.add_row("training", training_line(summary.last))
+    if best is not None:
         table.add_row(
             "best validation",
-            f"BLEU {best['valid_bleu']:.2f}, perplexity {best['valid_ppl']:.2f} "
-            f"(step {best['step']:,})",
+            f"BLEU {best.valid_bleu:.2f}, perplexity {best.valid_ppl:.2f} (step {best.step:,})",
         )
     for row in summary.evaluations:
         table.add_row(
-            f"test: {row['test']}",
-            f"BLEU {row['bleu']:.2f}, chrF {row['chrf']:.2f} ({row.get('decoding', '')})",
+            f"test: {row.test}", f"BLEU {row.bleu:.2f}, chrF {row.chrf:.2f} ({row.decoding})"
         )
     return table
 
@@ -86,18 +73,18 @@ def info(
     ] = OutputFormat.text,
 ) -> None:
     """Show a model card: architecture with parameter counts, vocabulary, data, training, scores."""
-    from nmtcli.card import summarize
+    from nmtcli.modeldir import ModelDir
     from nmtcli.shipped import default_model_dir
 
-    summary = summarize(model if model is not None else default_model_dir())
+    summary = ModelDir.load(model if model is not None else default_model_dir()).summary()
     if output_format == OutputFormat.json:
         payload = {
             "name": summary.name,
             "parameters": summary.parameters.count,
-            "config": summary.config,
-            "training": summary.training,
-            "best": summary.best,
-            "evaluations": summary.evaluations,
+            "config": summary.run.to_dict(),
+            "training": summary.last.to_dict() if summary.last else {},
+            "best": summary.best.to_dict() if summary.best else None,
+            "evaluations": [row.to_dict() for row in summary.evaluations],
         }
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -125,7 +112,7 @@ def export(
     ] = False,
 ) -> None:
     """Copy a model's best weights, vocabulary, config and card into a lean directory to share."""
-    from nmtcli.modeldir import export as export_model
+    from nmtcli.modeldir import ModelDir
 
-    size = export_model(model, output, half, force)
+    size = ModelDir.load(model).export(output, half, force)
     stdout().print(f"exported {model} to {output}/ ({size / 1e6:.1f} MB)", highlight=False)

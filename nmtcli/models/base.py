@@ -14,55 +14,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import torch
 from torch import Tensor, nn
 
-from nmtcli.vocab import BOS_ID, EOS_ID, PAD_ID
-
-
-@dataclass
-class Batch:
-    """Padded source and target ids. Targets are optional (translation has none)."""
-
-    src: Tensor  # (B, S) source ids ending in EOS, padded with PAD
-    src_mask: Tensor  # (B, S) True on real tokens
-    tgt_in: Tensor | None = None  # (B, T) BOS y_1 ... y_n, padded
-    tgt_out: Tensor | None = None  # (B, T) y_1 ... y_n EOS, padded
-
-    def to(self, device: torch.device | str) -> Batch:
-        """The same batch on `device`."""
-        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
-        return Batch(move(self.src), move(self.src_mask), move(self.tgt_in), move(self.tgt_out))
-
-    @property
-    def size(self) -> int:
-        """Number of sentences."""
-        return self.src.size(0)
-
-    @property
-    def tgt_tokens(self) -> int:
-        """Number of real target tokens (EOS included), as counted for throughput."""
-        assert self.tgt_out is not None
-        return int((self.tgt_out != PAD_ID).sum())
-
-
-def pad(sequences: list[list[int]], value: int = PAD_ID) -> Tensor:
-    """Right-pad integer sequences into one tensor."""
-    width = max(len(s) for s in sequences)
-    out = torch.full((len(sequences), width), value, dtype=torch.long)  # (B, W)
-    for row, sequence in enumerate(sequences):
-        out[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-    return out
-
-
-def make_batch(src: list[list[int]], tgt: list[list[int]] | None = None) -> Batch:
-    """A batch from unpadded token ids; EOS is appended to sources, BOS/EOS framed on targets."""
-    src_ids = pad([[*s, EOS_ID] for s in src])  # (B, S)
-    if tgt is None:
-        return Batch(src_ids, src_ids != PAD_ID)
-    tgt_in = pad([[BOS_ID, *t] for t in tgt])  # (B, T)
-    tgt_out = pad([[*t, EOS_ID] for t in tgt])  # (B, T)
-    return Batch(src_ids, src_ids != PAD_ID, tgt_in, tgt_out)
+from nmtcli.batch import Batch
 
 
 @dataclass

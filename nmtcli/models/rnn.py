@@ -28,10 +28,10 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from nmtcli.batch import PAD_ID, Batch
 from nmtcli.models.attention import make_attention
-from nmtcli.models.base import Batch, Memory, Seq2Seq, StepOutput
+from nmtcli.models.base import Memory, Seq2Seq, StepOutput
 from nmtcli.models.config import RNNConfig, VocabSizes
-from nmtcli.vocab import PAD_ID
 
 
 class RNNState(NamedTuple):

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the conventional name
 from torch import Tensor, nn
 
-from nmtcli.models.base import Batch, Memory, Seq2Seq, StepOutput
+from nmtcli.batch import PAD_ID, Batch
+from nmtcli.models.base import Memory, Seq2Seq, StepOutput
 from nmtcli.models.config import TransformerConfig, VocabSizes
-from nmtcli.vocab import PAD_ID
 
 
 def sinusoids(length: int, size: int, offset: int = 0) -> Tensor:

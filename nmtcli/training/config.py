@@ -1,21 +1,26 @@
 """The training configuration: one frozen dataclass, saved in `config.json`.
 
 Field names are the option names (`batch_tokens` is `--batch-tokens` and `batch_tokens:` in a
-YAML config). `None` means "the default for this architecture" where noted.
+YAML config), and each field carries the help text its option shows. `None` means "the
+architecture's default" where noted; those defaults live with each architecture's config
+(`training_defaults` in `nmtcli.models.config`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from nmtcli.device import PRECISIONS
+from nmtcli.device import DEVICES, PRECISIONS
 from nmtcli.errors import ConfigError
+from nmtcli.models.config import TrainingDefaults, option
+from nmtcli.vocab import MODEL_TYPES
 
 SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant")
 METRICS = ("bleu", "loss")
-DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_WARMUP = 1000  # steps, for the inverse square-root schedule
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
@@ -24,39 +29,49 @@ class TrainConfig:
     """Everything about a training run except the model architecture."""
 
     # vocabulary (when nmtcli builds it)
-    vocab_size: int = 8000
-    model_type: str = "unigram"
-    separate_vocab: bool = False
+    vocab_size: int = option(8000, "SentencePiece size when building the vocabulary.")
+    model_type: str = option("unigram", "SentencePiece unigram or bpe.")
+    separate_vocab: bool = option(False, "One vocabulary per side.")
     # data
-    valid_size: int = 1000  # held out when no --valid is given (at most a tenth of the corpus)
-    max_length: int = 128  # training pairs longer than this (in pieces, either side) are skipped
-    batch_tokens: int = 4096  # padded tokens per batch, the longer side counted
+    valid_size: int = option(1000, "Pairs to hold out when --valid is not given.")
+    max_length: int = option(128, "Skip training pairs longer than this many pieces.")
+    batch_tokens: int = option(4096, "Padded tokens per batch, the longer side counted.")
     # optimisation
-    lr: float | None = None  # peak learning rate; None: 1e-3 (rnn) or 7e-4 (transformer)
-    scheduler: str = "auto"  # auto: inverse_sqrt for the transformer, plateau for rnn
-    warmup: int | None = None  # linear warm-up steps; None: 1000 (inverse_sqrt) or 0
-    plateau_factor: float = 0.5
-    plateau_patience: int = 2
-    label_smoothing: float = 0.1
-    clip_norm: float = 1.0
-    teacher_forcing: float = 1.0  # probability of feeding the reference token (scheduled sampling)
+    lr: float | None = option(None, "Peak learning rate (the architecture's default).")
+    scheduler: str = option("auto", "auto (the architecture's), inverse_sqrt, plateau, constant.")
+    warmup: int | None = option(None, f"Warm-up steps ({DEFAULT_WARMUP} for inverse_sqrt, else 0).")
+    plateau_factor: float = option(0.5, "Learning-rate factor at each plateau.")
+    plateau_patience: int = option(2, "Validations without improvement before a reduction.")
+    label_smoothing: float = option(0.1, "Label smoothing ε.")
+    clip_norm: float = option(1.0, "Gradient norm clipping.")
+    teacher_forcing: float = option(
+        1.0, "Probability of feeding the reference token (<1 is scheduled sampling)."
+    )
     # stopping
-    max_epochs: int = 30
-    max_steps: int | None = None
-    max_time: float | None = None  # seconds
+    max_epochs: int = option(30, "Stop after this many epochs.")
+    max_steps: int | None = option(None, "Stop after this many updates.")
+    max_time: float | None = option(None, "Stop after this long, e.g. 600, 10m, 2h (this run).")
     # validation
-    valid_every: int = 0  # steps; 0 validates at the end of each epoch
-    valid_bleu_sentences: int = 500
-    early_stop_metric: str = "bleu"
-    patience: int = 5  # validations without improvement before stopping; 0 never stops early
+    valid_every: int = option(0, "Validate every N steps (0: each epoch).")
+    valid_bleu_sentences: int = option(500, "Sentences translated for validation BLEU.")
+    early_stop_metric: str = option("bleu", "bleu or loss.")
+    patience: int = option(5, "Validations without improvement before stopping (0: never).")
     # runtime
-    seed: int = 1
-    device: str = "auto"
-    precision: str = "auto"
-    log_every: float = 30.0  # seconds between plain log lines when stderr is not a terminal
+    seed: int = option(1, "Random seed.")
+    device: str = option("auto", "auto, cpu or cuda.")
+    precision: str = option(
+        "auto", "auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 (CPU too), fp16."
+    )
+    log_every: float = option(30.0, "Seconds between log lines when stderr is not a terminal.")
 
     def __post_init__(self) -> None:
-        checks = [
+        for ok, message in self._checks():
+            if not ok:
+                raise ConfigError(message)
+
+    def _checks(self) -> list[tuple[bool, str]]:
+        """(condition, message) for every rule a valid config satisfies."""
+        return [
             (self.batch_tokens >= 16, "batch-tokens must be at least 16"),
             (0.0 <= self.teacher_forcing <= 1.0, "teacher-forcing must be in [0, 1]"),
             (0.0 <= self.label_smoothing < 1.0, "label-smoothing must be in [0, 1)"),
@@ -69,29 +84,22 @@ class TrainConfig:
             (self.max_time is None or self.max_time > 0, "max-time must be positive"),
             (self.valid_size >= 1 and self.max_length >= 1, "sizes must be positive"),
             (self.warmup is None or self.warmup >= 0, "warmup must not be negative"),
-            (self.model_type in ("unigram", "bpe"), "model-type must be unigram or bpe"),
+            (self.model_type in MODEL_TYPES, "model-type must be unigram or bpe"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
 
-    def peak_lr(self, arch: str) -> float:
-        """The learning rate to use for `arch`."""
-        if self.lr is not None:
-            return self.lr
-        return 7e-4 if arch == "transformer" else 1e-3
+    def peak_lr(self, defaults: TrainingDefaults) -> float:
+        """The peak learning rate: the option, else the architecture's default."""
+        return defaults.lr if self.lr is None else self.lr
 
-    def warmup_steps(self, arch: str) -> int:
-        """Warm-up steps for `arch`'s schedule."""
+    def schedule(self, defaults: TrainingDefaults) -> str:
+        """The scheduler: the option, else the architecture's default."""
+        return defaults.scheduler if self.scheduler == "auto" else self.scheduler
+
+    def warmup_steps(self, defaults: TrainingDefaults) -> int:
+        """Warm-up steps: the option, else DEFAULT_WARMUP for inverse_sqrt and 0 otherwise."""
         if self.warmup is not None:
             return self.warmup
-        return 1000 if self.schedule(arch) == "inverse_sqrt" else 0
-
-    def schedule(self, arch: str) -> str:
-        """The scheduler to use for `arch`."""
-        if self.scheduler != "auto":
-            return self.scheduler
-        return "inverse_sqrt" if arch == "transformer" else "plateau"
+        return DEFAULT_WARMUP if self.schedule(defaults) == "inverse_sqrt" else 0
 
 
 TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
@@ -104,10 +112,22 @@ def train_config_to_dict(config: TrainConfig) -> dict[str, Any]:
 
 def parse_duration(text: str | float | int) -> float:
     """Seconds from `90`, `90s`, `10m`, `2h` or `1h30m`."""
-    if isinstance(text, int | float):
+    if isinstance(text, int | float) and not isinstance(text, bool) and math.isfinite(text):
         return float(text)
+    if not isinstance(text, str):
+        raise ConfigError(f"cannot read {text!r} as a duration (examples: 90s, 10m, 2h, 1h30m)")
     match = _DURATION.match(text.strip().lower())
     if not text.strip() or match is None or not any(match.groups()):
         raise ConfigError(f"cannot read {text!r} as a duration (examples: 90s, 10m, 2h, 1h30m)")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     return hours * 3600 + minutes * 60 + seconds
+
+
+def option_help(name: str) -> str:
+    """The help text of a training option, with its default."""
+    spec = next(f for f in fields(TrainConfig) if f.name == name)
+    text = spec.metadata["help"]
+    if spec.default is None or "default" in text or "(" in text:
+        return text
+    shown = ("yes" if spec.default else "no") if isinstance(spec.default, bool) else spec.default
+    return f"{text[:-1]} ({shown})."

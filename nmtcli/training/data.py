@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from nmtcli.models.base import Batch
-from nmtcli.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+from nmtcli.batch import Batch, make_batch
+from nmtcli.vocab import Vocabulary
 
 ENCODE_CHUNK = 10_000
 
@@ -165,21 +165,7 @@ def epoch_batches(
 
 def collate(data: ParallelData, indices: list[int]) -> Batch:
     """A padded `Batch` of the pairs at `indices` (EOS on sources, BOS/EOS on targets)."""
-    count = len(indices)
-    src_len = max(int(data.src.lengths[i]) for i in indices) + 1
-    tgt_len = max(int(data.tgt.lengths[i]) for i in indices) + 1
-    src = torch.full((count, src_len), PAD_ID, dtype=torch.long)  # (B, S)
-    tgt_in = torch.full((count, tgt_len), PAD_ID, dtype=torch.long)  # (B, T)
-    tgt_out = torch.full((count, tgt_len), PAD_ID, dtype=torch.long)  # (B, T)
-    for row, index in enumerate(indices):
-        source, target = data.src.get(index), data.tgt.get(index)
-        src[row, : source.numel()] = source
-        src[row, source.numel()] = EOS_ID
-        tgt_in[row, 0] = BOS_ID
-        tgt_in[row, 1 : target.numel() + 1] = target
-        tgt_out[row, : target.numel()] = target
-        tgt_out[row, target.numel()] = EOS_ID
-    return Batch(src, src != PAD_ID, tgt_in, tgt_out)
+    return make_batch([data.src.get(i) for i in indices], [data.tgt.get(i) for i in indices])
 
 
 def sequential_batches(data: ParallelData, batch_tokens: int) -> list[list[int]]:

@@ -1,8 +1,6 @@
-"""Preparing a training run: resolving options, the vocabulary, the data, and resuming.
+"""Preparing a training run: the model directory, the vocabulary, the data, and resuming.
 
-Options come from three layers, later ones winning: the architecture's defaults, a YAML config
-file, and command-line flags. The resolved configuration is saved in `config.json`, which is
-all `--resume` needs.
+The resolved run configuration is saved in `config.json`, which is all `--resume` needs.
 """
 
 from __future__ import annotations
@@ -11,103 +9,26 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, read_pairs
-from nmtcli.errors import ConfigError, CorpusError, ModelDirError
-from nmtcli.modeldir import STATE, ModelDir, check_vocab_fits, prepare_output_dir, write_config
-from nmtcli.models import (
-    ModelConfig,
-    RNNConfig,
-    TransformerConfig,
-    VocabSizes,
-    build_model,
-    model_config_to_dict,
-)
-from nmtcli.training.config import TRAIN_FIELDS, TrainConfig, parse_duration, train_config_to_dict
+from nmtcli.errors import CorpusError
+from nmtcli.modeldir import ModelDir
+from nmtcli.models import VocabSizes, build_model
+from nmtcli.runconfig import DataDescription, Hardware, RunConfig
+from nmtcli.training.checkpoint import restore_rng
+from nmtcli.training.config import TrainConfig
 from nmtcli.training.data import ParallelData, encode_corpus, split_off_valid, within_length
 from nmtcli.training.distributed import DistInfo
-from nmtcli.training.trainer import Progress, TrainingJob, load_train_state, restore_rng
+from nmtcli.training.options import DataOptions, TrainRequest, resumed_train_config
+from nmtcli.training.state import Progress, TrainingJob
 from nmtcli.vocab import VocabOptions, Vocabulary, train_vocab
 
-DEFAULT_ARCH = "transformer"
-MODEL_FIELDS = frozenset(f.name for f in fields(RNNConfig)) | frozenset(
-    f.name for f in fields(TransformerConfig)
-)
-DATA_FIELDS = frozenset(
-    {
-        "corpus",
-        "src_file",
-        "tgt_file",
-        "valid",
-        "valid_src_file",
-        "valid_tgt_file",
-        "vocab",
-        "output",
-    }
-)
-RESUME_OVERRIDES = frozenset(
-    {"max_epochs", "max_steps", "max_time", "device", "log_every", "patience"}
-)
 Notify = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class DataOptions:
-    """Where the data comes from."""
-
-    corpus: CorpusSpec
-    valid: CorpusSpec | None = None
-    vocab: Path | None = None
-    skip_invalid: bool = False
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    """A YAML config as a flat dict with `dash-names` normalised to `underscore_names`."""
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: expected a mapping of option names to values")
-    values = {str(key).replace("-", "_"): value for key, value in loaded.items()}
-    unknown = sorted(set(values) - MODEL_FIELDS - TRAIN_FIELDS - DATA_FIELDS - {"skip_invalid"})
-    if unknown:
-        raise ConfigError(f"{path}: unknown option(s): {', '.join(unknown)}")
-    return values
-
-
-def resolve_configs(values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
-    """Build the model and training configs from merged option values (None = not given)."""
-    given = {key: value for key, value in values.items() if value is not None}
-    arch = given.get("arch", DEFAULT_ARCH)
-    model_class = TransformerConfig if arch == "transformer" else RNNConfig
-    if arch not in ("rnn", "transformer"):
-        raise ConfigError(f"arch must be rnn or transformer, not {arch!r}")
-    model_fields = {f.name for f in fields(model_class)}
-    wrong = sorted(key for key in given if key in MODEL_FIELDS and key not in model_fields)
-    if wrong:
-        raise ConfigError(f"option {wrong[0].replace('_', '-')} does not apply to --arch {arch}")
-    model_values = {key: value for key, value in given.items() if key in model_fields}
-    train_values = {key: value for key, value in given.items() if key in TRAIN_FIELDS}
-    if "max_time" in train_values:
-        train_values["max_time"] = parse_duration(train_values["max_time"])
-    try:
-        return model_class(**model_values), TrainConfig(**train_values)
-    except TypeError as error:
-        raise ConfigError(f"invalid option value: {error}") from None
 
 
 def spool_stdin(spec: CorpusSpec, directory: Path) -> CorpusSpec:
@@ -123,26 +44,23 @@ def spool_stdin(spec: CorpusSpec, directory: Path) -> CorpusSpec:
 
 
 def _prepare_vocab(
-    data: DataOptions, train: TrainConfig, directory: Path, notify: Notify
+    data: DataOptions, train: TrainConfig, model_dir: ModelDir, notify: Notify
 ) -> Vocabulary:
     """Copy the given vocabulary into the model directory, or train one there."""
     if data.vocab is not None:
-        vocabulary = Vocabulary.load(data.vocab)
-        vocabulary.copy_to(directory)
-        return Vocabulary.load(directory)
+        return model_dir.install_vocabulary(Vocabulary.load(data.vocab))
     report = SkipReport() if data.skip_invalid else None
     options = VocabOptions(train.model_type, train.vocab_size, not train.separate_vocab)
-    trained = train_vocab(data.corpus, directory, options, report)
+    trained = train_vocab(data.corpus, model_dir.path, options, report)
     for warning in trained.warnings:
         notify(f"warning: {warning}")
-    sizes = f"{trained.vocabulary.src.size}" + (
-        "" if trained.vocabulary.joint else f"/{trained.vocabulary.tgt.size}"
-    )
+    vocabulary = trained.vocabulary
+    sizes = f"{vocabulary.src.size}" + ("" if vocabulary.joint else f"/{vocabulary.tgt.size}")
     notify(
-        f"trained a {'joint' if trained.vocabulary.joint else 'separate'} "
+        f"trained a {'joint' if vocabulary.joint else 'separate'} "
         f"{train.model_type} vocabulary of {sizes} pieces"
     )
-    return trained.vocabulary
+    return vocabulary
 
 
 def _read(
@@ -161,8 +79,8 @@ def _read(
 
 def prepare_data(
     data: DataOptions, train: TrainConfig, vocabulary: Vocabulary, notify: Notify
-) -> tuple[ParallelData, ParallelData, dict[str, Any]]:
-    """Training and validation data, and a summary for `config.json`."""
+) -> tuple[ParallelData, ParallelData, DataDescription]:
+    """Training and validation data, and their description for the run configuration."""
     corpus = _read(data.corpus, vocabulary, data.skip_invalid, notify)
     if data.valid is not None:
         valid = _read(data.valid, vocabulary, data.skip_invalid, notify)
@@ -186,129 +104,74 @@ def prepare_data(
         raise CorpusError(
             f"{data.corpus.describe()}: no training pairs left after holding out validation"
         )
-    summary = {"corpus_pairs": len(corpus), "train_pairs": len(training), "valid_pairs": len(valid)}
-    return training, valid, summary
+    description = DataDescription(
+        data.corpus, data.valid, data.skip_invalid, len(corpus), len(training), len(valid)
+    )
+    return training, valid, description
 
 
-def _spec_dict(spec: CorpusSpec | None) -> dict[str, str | None] | None:
-    """A corpus spec with absolute paths, for `config.json`."""
-    if spec is None:
-        return None
-    absolute = lambda p: p if p in (None, STDIN) else str(Path(p).resolve())  # noqa: E731
-    return {"tsv": absolute(spec.tsv), "src": absolute(spec.src), "tgt": absolute(spec.tgt)}
-
-
-def new_job(
-    data: DataOptions,
-    model_config: ModelConfig,
-    train: TrainConfig,
-    directory: Path,
-    force: bool,
-    dist: DistInfo,
-    notify: Notify,
-) -> TrainingJob:
+def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) -> TrainingJob:
     """Set up a fresh run: output directory, vocabulary, data, model, `config.json`."""
-    given = data.corpus
+    model_dir, data, train = ModelDir(request.output), request.data, request.train
     with tempfile.TemporaryDirectory(prefix="nmtcli-train-") as scratch:
-        data = replace(data, corpus=spool_stdin(data.corpus, Path(scratch)))
+        spooled = replace(data, corpus=spool_stdin(data.corpus, Path(scratch)))
         if dist.is_main:
-            prepare_output_dir(directory, force)
-            _prepare_vocab(data, train, directory, notify)
+            model_dir.prepare_new(force)
+            _prepare_vocab(spooled, train, model_dir, notify)
         dist.barrier()
-        vocabulary = Vocabulary.load(directory)
-        training, valid, summary = prepare_data(data, train, vocabulary, notify)
-        data = replace(data, corpus=given)
+        vocabulary = Vocabulary.load(model_dir.path)
+        training, valid, description = prepare_data(spooled, train, vocabulary, notify)
     sizes = VocabSizes(vocabulary.src.size, vocabulary.tgt.size, vocabulary.joint)
+    run = RunConfig(
+        model=request.model,
+        vocab=sizes,
+        train=train,
+        data=replace(description, corpus=data.corpus),
+        hardware=Hardware(dist.describe(), dist.world),
+    )
     torch.manual_seed(train.seed)
-    model = build_model(model_config, sizes)
+    model = build_model(request.model, sizes)
     if dist.is_main:
-        write_config(
-            directory,
-            {
-                "model": model_config_to_dict(model_config),
-                "train": train_config_to_dict(train),
-                "vocab": {"src_size": sizes.src, "tgt_size": sizes.tgt, "joint": sizes.joint},
-                "hardware": {"description": dist.describe(), "world_size": dist.world},
-                "data": {
-                    "corpus": _spec_dict(data.corpus),
-                    "valid": _spec_dict(data.valid),
-                    "skip_invalid": data.skip_invalid,
-                    **summary,
-                },
-            },
-        )
-    return TrainingJob(model, model_config, train, vocabulary, training, valid, directory, dist)
-
-
-def _resumed_train_config(saved: dict[str, Any], overrides: dict[str, Any]) -> TrainConfig:
-    """The saved training config with the few options a resumed run may change."""
-    given = {key: value for key, value in overrides.items() if value is not None}
-    bad = sorted(key for key in given if key not in RESUME_OVERRIDES)
-    if bad:
-        allowed = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(RESUME_OVERRIDES))
-        raise ConfigError(
-            f"--resume continues the saved configuration; only {allowed} may change, "
-            f"not --{bad[0].replace('_', '-')}"
-        )
-    if "max_time" in given:
-        given["max_time"] = parse_duration(given["max_time"])
-    return TrainConfig(**{**saved, **given})
-
-
-def _check_same_corpus(data: DataOptions, pairs: int, saved_pairs: int) -> None:
-    """Refuse to resume on a corpus that is not the one training started with."""
-    if pairs != saved_pairs:
-        raise CorpusError(
-            f"{data.corpus.describe()}: the corpus changed since training started "
-            f"({pairs:,} pairs, was {saved_pairs:,}); resuming would not continue the same run"
-        )
+        model_dir.write_run(run)
+    return TrainingJob(model, run, vocabulary, training, valid, model_dir, dist)
 
 
 def resume_job(
-    directory: Path, overrides: dict[str, Any], dist: DistInfo, notify: Notify
+    directory: Path, typed: dict[str, Any], dist: DistInfo, notify: Notify
 ) -> TrainingJob:
     """Continue the run saved in `directory` exactly where it stopped."""
     model_dir = ModelDir.load(directory)
-    if not (directory / STATE).is_file():
-        raise ModelDirError(f"{directory}: no {STATE} to resume from")
-    train = _resumed_train_config(model_dir.config["train"], overrides)
-    vocabulary = Vocabulary.load(directory)
-    check_vocab_fits(vocabulary, model_dir.vocab_sizes, str(directory))
-    data = _data_from_config(model_dir.config["data"])
-    training, valid, summary = prepare_data(data, train, vocabulary, lambda _: None)
-    _check_same_corpus(data, summary["corpus_pairs"], model_dir.config["data"]["corpus_pairs"])
-    state = load_train_state(directory / STATE, dist.device)
-    model = build_model(model_dir.model_config, model_dir.vocab_sizes)
+    run = model_dir.run
+    state = model_dir.load_train_state(dist.device)
+    train = resumed_train_config(run.train, typed)
+    vocabulary = model_dir.vocabulary()
+    saved = _saved_data(run)
+    data = DataOptions(saved.corpus, saved.valid, skip_invalid=saved.skip_invalid)
+    training, valid, description = prepare_data(data, train, vocabulary, lambda _: None)
+    if description.corpus_pairs != saved.corpus_pairs:
+        raise CorpusError(
+            f"{data.corpus.describe()}: the corpus changed since training started "
+            f"({description.corpus_pairs:,} pairs, was {saved.corpus_pairs:,}); "
+            "resuming would not continue the same run"
+        )
+    model = model_dir.new_model()
     model.load_state_dict(state["model"])
     restore_rng(state, dist.device)
     progress = Progress(**state["progress"])
     notify(f"resuming {directory} at step {progress.step} (epoch {progress.epoch + 1})")
-    if dist.is_main and train != TrainConfig(**model_dir.config["train"]):
-        saved = {
-            k: v
-            for k, v in model_dir.config.items()
-            if k not in ("format_version", "nmtcli_version")
-        }
-        write_config(directory, saved | {"train": asdict(train)})
-    job = TrainingJob(
-        model, model_dir.model_config, train, vocabulary, training, valid, directory, dist
-    )
-    job.progress, job.optimizer_state, job.scaler_state = (
-        progress,
-        state["optimizer"],
-        state.get("scaler") or None,
-    )
+    if train != run.train:
+        run = replace(run, train=train)
+        if dist.is_main:
+            model_dir.write_run(run)
+    job = TrainingJob(model, run, vocabulary, training, valid, model_dir, dist, progress)
+    job.optimizer_state, job.scaler_state = state["optimizer"], state.get("scaler") or None
     return job
 
 
-def _data_from_config(saved: dict[str, Any]) -> DataOptions:
-    """The data options a run was started with."""
-    corpus = saved["corpus"]
-    if corpus["tsv"] == STDIN:
+def _saved_data(run: RunConfig) -> DataDescription:
+    """The data a run was started with, if it can be read again."""
+    if run.data is None:
+        raise CorpusError("this model directory does not say what data it was trained on")
+    if run.data.from_stdin:
         raise CorpusError("this run was trained from stdin, which cannot be read again to resume")
-    valid = saved.get("valid")
-    return DataOptions(
-        corpus=CorpusSpec(**corpus),
-        valid=None if valid is None else CorpusSpec(**valid),
-        skip_invalid=saved.get("skip_invalid", False),
-    )
+    return run.data

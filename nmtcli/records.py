@@ -1,0 +1,80 @@
+"""Typed records a model directory keeps: one per validation, one per recorded test score.
+
+Each is written as one JSON object (`metrics.jsonl` lines, `evaluations.json` rows) and read
+back field by field, so a record missing a field or holding a wrong type is an error that
+names it, never a `KeyError` far away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import Any, TypeVar
+
+R = TypeVar("R", bound="_Record")
+
+
+class _Record:
+    """JSON round trip shared by the record types."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form."""
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[R], values: Any) -> R:
+        """Read a record, keeping only known fields; ValueError names what is wrong."""
+        if not isinstance(values, dict):
+            raise ValueError(f"expected an object, not {type(values).__name__}")
+        known = {}
+        for spec in fields(cls):  # type: ignore[arg-type]
+            if spec.name in values:
+                known[spec.name] = _checked(spec.name, values[spec.name], spec.type)
+            elif spec.default is MISSING:
+                raise ValueError(f"missing {spec.name!r}")
+        return cls(**known)
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _checked(name: str, value: Any, kind: Any) -> Any:
+    """`value` if it has the field's JSON type (ints pass as floats, bools never as numbers)."""
+    allowed = _TYPES.get(str(kind), (object,))
+    if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
+        raise ValueError(f"{name!r} is {value!r}, not a {kind}")
+    return float(value) if kind == "float" else value
+
+
+@dataclass(frozen=True)
+class ValidationRecord(_Record):
+    """One validation of a training run (a line of `metrics.jsonl`)."""
+
+    step: int
+    epoch: float
+    train_loss: float
+    train_ppl: float
+    valid_loss: float
+    valid_ppl: float
+    valid_bleu: float
+    lr: float
+    tokens_per_second: float
+    train_seconds: float
+    tokens: int
+    best: bool
+
+
+@dataclass(frozen=True)
+class EvaluationRecord(_Record):
+    """A test-set score recorded with `nmtcli evaluate --record` (a row of `evaluations.json`)."""
+
+    test: str
+    bleu: float
+    chrf: float
+    sentences: int
+    decoding: str = ""
+    signature: str = ""
+    chrf_signature: str = ""
+
+    def same_test(self, other: EvaluationRecord) -> bool:
+        """Whether `other` scores the same test set with the same decoding (it replaces this)."""
+        return (self.test, self.decoding) == (other.test, other.decoding)

@@ -1,0 +1,140 @@
+"""Training options resolved in one place: defaults, then a YAML file, then the flags typed.
+
+Every option is a field of a model config (`nmtcli.models.config`), of `TrainConfig`, or one of
+the data options below; the field declares its default and help text once. The CLI passes only
+the flags the user actually typed (Click's parameter source), so a flag always wins over the
+YAML file and the YAML file over the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from nmtcli.corpus import STDIN, CorpusSpec
+from nmtcli.errors import ConfigError
+from nmtcli.models.config import (
+    DEFAULT_ARCH,
+    MODEL_FIELDS,
+    ModelConfig,
+    check_applies,
+    model_config_from_dict,
+)
+from nmtcli.training.config import TRAIN_FIELDS, TrainConfig, parse_duration
+
+DATA_FIELDS = frozenset(
+    {"corpus", "src_file", "tgt_file", "valid", "valid_src_file", "valid_tgt_file"}
+    | {"vocab", "output", "skip_invalid"}
+)
+RESUME_OVERRIDES = frozenset(
+    {"max_epochs", "max_steps", "max_time", "device", "log_every", "patience"}
+)
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Where the data comes from."""
+
+    corpus: CorpusSpec
+    valid: CorpusSpec | None = None
+    vocab: Path | None = None
+    skip_invalid: bool = False
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """A new training run, fully resolved."""
+
+    model: ModelConfig
+    train: TrainConfig
+    data: DataOptions
+    output: Path
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A YAML config as a flat dict with `dash-names` normalised to `underscore_names`."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: {getattr(error, 'strerror', None) or error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping of option names to values")
+    values = {str(key).replace("-", "_"): value for key, value in loaded.items()}
+    unknown = sorted(set(values) - MODEL_FIELDS - TRAIN_FIELDS - DATA_FIELDS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown option(s): {', '.join(unknown)}")
+    return values
+
+
+def merge(typed: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
+    """The YAML file's values (if any) overridden by the flags the user typed."""
+    merged = load_yaml(config_file) if config_file is not None else {}
+    return merged | typed
+
+
+def resolve_configs(values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs from merged option values."""
+    model_values = {key: value for key, value in values.items() if key in MODEL_FIELDS}
+    train_values = {key: value for key, value in values.items() if key in TRAIN_FIELDS}
+    if "max_time" in train_values and train_values["max_time"] is not None:
+        train_values["max_time"] = parse_duration(train_values["max_time"])
+    check_applies(model_values, model_values.get("arch", DEFAULT_ARCH))
+    model = model_config_from_dict(model_values, default_arch=DEFAULT_ARCH)
+    try:
+        return model, TrainConfig(**train_values)
+    except TypeError as error:
+        raise ConfigError(f"invalid option value: {error}") from None
+
+
+def resolve_request(values: dict[str, Any]) -> TrainRequest:
+    """A new run from merged option values (YAML and typed flags)."""
+    model, train = resolve_configs(values)
+    data = data_options(values)
+    output = values.get("output") or Path("runs") / corpus_name(data.corpus)
+    return TrainRequest(model, train, data, Path(output))
+
+
+def data_options(values: dict[str, Any]) -> DataOptions:
+    """Corpus, validation and vocabulary locations."""
+    if values.get("corpus") is None and values.get("src_file") is None:
+        raise ConfigError("give a corpus (TSV, or --src-file and --tgt-file), or --resume DIR")
+    corpus = CorpusSpec(values.get("corpus"), values.get("src_file"), values.get("tgt_file"))
+    valid = None
+    if values.get("valid") or values.get("valid_src_file") or values.get("valid_tgt_file"):
+        valid = CorpusSpec(
+            values.get("valid"), values.get("valid_src_file"), values.get("valid_tgt_file")
+        )
+    vocab = Path(values["vocab"]) if values.get("vocab") else None
+    return DataOptions(corpus, valid, vocab, bool(values.get("skip_invalid")))
+
+
+def corpus_name(spec: CorpusSpec) -> str:
+    """A directory name from the corpus file name (`train.tsv.gz` -> `train`)."""
+    path = spec.tsv if spec.tsv is not None else spec.src
+    if path in (None, STDIN):
+        return "stdin"
+    return Path(path).name.split(".")[0] or "model"
+
+
+def resumed_train_config(saved: TrainConfig, typed: dict[str, Any]) -> TrainConfig:
+    """The saved training config with the few options a resumed run may change."""
+    bad = sorted(key for key in typed if key not in RESUME_OVERRIDES)
+    if bad:
+        allowed = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(RESUME_OVERRIDES))
+        raise ConfigError(
+            f"--resume continues the saved configuration; only {allowed} may change, "
+            f"not --{bad[0].replace('_', '-')}"
+        )
+    given = dict(typed)
+    if "max_time" in given:
+        given["max_time"] = parse_duration(given["max_time"])
+    return replace(saved, **given)
