@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # torch is imported where a tensor is made: `nmtcli tokenize`
     Ids = Sequence[int] | Tensor  # one unpadded sequence of token ids
 
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+EOS_PIECE = "</s>"  # how EOS shows in heatmaps and piece lists
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nmtcli.models.base import ParamNode
@@ -27,6 +27,17 @@ class ModelSummary:
     best: ValidationRecord | None
     evaluations: list[EvaluationRecord] = field(default_factory=list)
     notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `nmtcli info --format json` prints."""
+        return {
+            "name": self.name,
+            "parameters": self.parameters.count,
+            "config": self.run.to_dict(),
+            "training": self.last.to_dict() if self.last else {},
+            "best": self.best.to_dict() if self.best else None,
+            "evaluations": [row.to_dict() for row in self.evaluations],
+        }
 
 
 def format_hours(seconds: float) -> str:

@@ -23,3 +23,7 @@ class ConfigError(NmtError):
 
 class TrainingError(NmtError):
     """Training cannot continue (non-finite loss, out of memory, interrupted)."""
+
+
+class OutputError(NmtError):
+    """An output file cannot be written where asked (missing folder, a directory, the input)."""

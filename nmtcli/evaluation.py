@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from nmtcli.records import EvaluationRecord
+
 SHORT, LONG = 0.8, 1.2
 NGRAM_RANGE = (2, 4)
 
@@ -149,3 +151,28 @@ def report_dict(report: Report) -> dict:
         "bleu_signature": report.bleu_signature,
         "chrf_signature": report.chrf_signature,
     }
+
+
+def bucket_labels(reports: list[Report]) -> list[str]:
+    """Every bucket label of some report, in length order."""
+    seen = {b.label: b.low for report in reports for b in report.buckets}
+    return sorted(seen, key=seen.__getitem__)
+
+
+def bucket_values(report: Report, labels: list[str], metric: str) -> list[float | None]:
+    """The metric per bucket label (None for an empty bucket)."""
+    by_label = {b.label: getattr(b.scores, metric) for b in report.buckets}
+    return [by_label.get(label) for label in labels]
+
+
+def evaluation_record(test: str, report: Report, decoding: str) -> EvaluationRecord:
+    """The record `evaluate --record` keeps in a model directory."""
+    return EvaluationRecord(
+        test=test,
+        bleu=round(report.overall.bleu, 2),
+        chrf=round(report.overall.chrf, 2),
+        sentences=report.overall.sentences,
+        decoding=decoding,
+        signature=report.bleu_signature,
+        chrf_signature=report.chrf_signature,
+    )

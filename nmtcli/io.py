@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
+
+from nmtcli.errors import OutputError
 
 
 def _umask() -> int:
@@ -42,3 +46,37 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write `text` (UTF-8) to `path` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_output(path: Path, inputs: tuple[str | None, ...] = ()) -> None:
+    """Refuse an output file that cannot be written, or that is one of the `inputs`."""
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory, not a file to write")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: the folder {path.parent} does not exist")
+    for name in inputs:
+        if (
+            name not in (None, "-")
+            and path.exists()
+            and Path(name).exists()
+            and os.path.samefile(name, path)
+        ):
+            raise OutputError(f"{path}: is also the input {name}; write to another file")
+
+
+@contextmanager
+def replacing_output(path: Path, inputs: tuple[str | None, ...] = ()) -> Iterator[TextIO]:
+    """A text stream that replaces `path` only when the block finishes without an error.
+
+    Until then the old file is untouched: a failed or interrupted run never empties it.
+    """
+    check_output(path, inputs)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            yield stream
+        os.chmod(temp, 0o666 & ~_umask())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

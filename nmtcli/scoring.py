@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nmtcli.corpus import STDIN, read_lines
 from nmtcli.errors import NmtError
 
 METRICS = ("bleu", "chrf", "ter")
@@ -86,3 +87,21 @@ def format_scores(results: list[MetricResult], as_json: bool, score_only: bool) 
     offsets = [line.index("=") - 1 for line in lines]
     width = max(offsets)
     return "\n".join(f"{line[:at]:>{width}}{line[at:]}" for at, line in zip(offsets, lines))
+
+
+def read_scoring_lines(path: str) -> list[str]:
+    """Lines as sacrebleu reads them: trailing whitespace removed."""
+    return [line.rstrip() for line in read_lines(path)]
+
+
+def read_for_scoring(hypotheses: str, references: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Hypotheses and each reference set, which must have as many lines as the hypotheses."""
+    hypothesis_lines = read_scoring_lines(hypotheses)
+    reference_sets = [read_scoring_lines(path) for path in references]
+    source = "stdin" if hypotheses == STDIN else hypotheses
+    for path, lines in zip(references, reference_sets):
+        if len(lines) != len(hypothesis_lines):
+            raise NmtError(
+                f"{path} has {len(lines)} lines but {source} has {len(hypothesis_lines)} hypotheses"
+            )
+    return hypothesis_lines, reference_sets

@@ -49,6 +49,12 @@ class SearchOptions:
         if self.max_length < 1 or self.min_length < 0 or self.max_length_ratio <= 0:
             raise ValueError("lengths must be positive")
 
+    def label(self) -> str:
+        """How reports name this decoding: `greedy` or `beam 5, α 1.0`."""
+        if self.beam_size == 1:
+            return "greedy"
+        return f"beam {self.beam_size}, α {self.length_penalty:g}"
+
 
 @dataclass
 class Hypothesis:

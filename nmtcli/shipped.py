@@ -27,3 +27,8 @@ def default_model_dir() -> Path:
         f"no model given (-m DIR) and the default {DEFAULT_MODEL} model is not installed; "
         "train one with `nmtcli train` and pass it with -m"
     )
+
+
+def model_or_default(model: Path | None) -> Path:
+    """`model` if given, else the shipped default model directory."""
+    return model if model is not None else default_model_dir()

@@ -10,16 +10,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torch import Tensor
 
-from nmtcli.batch import make_batch
+from nmtcli.batch import EOS_PIECE, make_batch
 from nmtcli.device import autocast, autocast_dtype, resolve_device
 from nmtcli.modeldir import ModelDir
 from nmtcli.search import Hypothesis, SearchOptions, forced_decode, translate_ids
 from nmtcli.vocab import Tokenizer
 
-EOS_PIECE = "</s>"
+if TYPE_CHECKING:
+    from nmtcli.evaluation import Report
 
 
 @dataclass
@@ -64,6 +66,13 @@ def _pieces(tokenizer: Tokenizer, ids: list[int]) -> list[str]:
 
 class Translator:
     """A loaded model directory ready to translate."""
+
+    @classmethod
+    def open(cls, model: Path | None, device: str = "auto", precision: str = "fp32") -> Translator:
+        """The translator of a model directory, or of the shipped model when `model` is None."""
+        from nmtcli.shipped import model_or_default
+
+        return cls(model_or_default(model), device, precision=precision)
 
     def __init__(
         self,
@@ -128,6 +137,21 @@ class Translator:
             )
             for h in hypotheses
         ]
+
+    def evaluate(
+        self,
+        sources: list[str],
+        references: list[str],
+        options: SearchOptions,
+        batch_size: int = 64,
+        bucket_width: int = 10,
+        bucket_max: int = 60,
+    ) -> tuple[Report, list[str]]:
+        """Translate `sources` and score them against `references`, overall and by length."""
+        from nmtcli.evaluation import evaluate
+
+        hypotheses = [t.best.text for t in self.translate(sources, options, batch_size)]
+        return evaluate(sources, hypotheses, references, bucket_width, bucket_max), hypotheses
 
     def force(self, source: str, target: str) -> ForcedResult:
         """Forced decoding of `target` given `source` (EOS appended to both)."""

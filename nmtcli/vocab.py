@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -313,3 +313,26 @@ def side_stats(tokenizer: Tokenizer, texts: list[str]) -> SideStats:
         character_coverage=1.0 - unknown_chars / max(chars, 1),
         unknown_rate=unknown / max(pieces, 1),
     )
+
+
+def _parse_ids(text: str, size: int) -> list[int]:
+    """Ids from a space-separated line; raises ValueError with the reason."""
+    try:
+        ids = [int(token) for token in text.split()]
+    except ValueError:
+        raise ValueError("expected space-separated integer ids") from None
+    bad = next((i for i in ids if not 0 <= i < size), None)
+    if bad is not None:
+        raise ValueError(f"id {bad} is outside the vocabulary (0..{size - 1})")
+    return ids
+
+
+def line_converter(tokenizer: Tokenizer, ids: bool, decode: bool) -> Callable[[str], str]:
+    """What `nmtcli tokenize` applies to each line: encode or decode, pieces or ids."""
+    if decode and ids:
+        return lambda line: tokenizer.decode(_parse_ids(line, tokenizer.size))
+    if decode:
+        return lambda line: tokenizer.decode_pieces(line.split())
+    if ids:
+        return lambda line: " ".join(map(str, tokenizer.encode(line)))
+    return lambda line: " ".join(tokenizer.pieces(line))

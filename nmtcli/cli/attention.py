@@ -9,17 +9,9 @@ from typing import Annotated
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import OutputFormat, boundary, stdout
-from nmtcli.cli.options import (
-    AttentionOutOpt,
-    DeviceOpt,
-    HeadOpt,
-    LayerOpt,
-    Level,
-    LevelOpt,
-    ModelOpt,
-)
-from nmtcli.cli.translate import HeatmapSink, heatmap_matrix, load_translator
+from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, color_enabled, stdout
+from nmtcli.cli.options import AttentionOutOpt, DeviceOpt, HeadOpt, LayerOpt, LevelOpt, ModelOpt
+from nmtcli.output import Level, heatmap_matrix
 
 UNLIKELY = 0.1  # tokens below this probability are highlighted
 
@@ -46,14 +38,15 @@ def attention(
     attention_layer: LayerOpt = None,
     attention_head: HeadOpt = None,
     attention_out: AttentionOutOpt = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="text or json.")
-    ] = OutputFormat.text,
+    output_format: FormatOpt = OutputFormat.text,
 ) -> None:
     """Forced decoding: the heatmap of a given translation and each target token's probability."""
     from nmtcli.heatmap import view_label
+    from nmtcli.translator import Translator
+    from nmtcli.views import HeatmapSink, check_heatmap_file
 
-    translator = load_translator(model, device)
+    check_heatmap_file(attention_out)
+    translator = Translator.open(model, device)
     if not translator.has_attention:
         raise typer.BadParameter("this model has no attention (attention: none) to show")
     forced = translator.force(source, target)
@@ -87,7 +80,8 @@ def attention(
     styles = ["bold red" if math.exp(lp) < UNLIKELY else "" for lp in row_log_probs]
     view = view_label(translator.model.attention_layout, attention_layer, attention_head)
     title = f"{source} → {target} (forced)" + (f"   [{view}]" if view else "")
-    sink = HeatmapSink(stdout(), attention_out)
+    console = stdout()
+    sink = HeatmapSink(console, color_enabled() and console.is_terminal, attention_out)
     sink.show(matrix, title, row_notes=notes, row_styles=styles)
     sink.save()
     worst = min(range(len(row_log_probs)), key=row_log_probs.__getitem__)

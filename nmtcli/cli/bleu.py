@@ -9,16 +9,17 @@ import typer
 
 from nmtcli.cli.app import app
 from nmtcli.cli.common import OutputFormat, boundary
-from nmtcli.corpus import STDIN, read_lines
-from nmtcli.errors import NmtError
-from nmtcli.scoring import BLEU_TOKENIZERS, METRICS, ScoreOptions, corpus_scores, format_scores
+from nmtcli.corpus import STDIN
+from nmtcli.scoring import (
+    BLEU_TOKENIZERS,
+    METRICS,
+    ScoreOptions,
+    corpus_scores,
+    format_scores,
+    read_for_scoring,
+)
 
 METRIC_NAMES = frozenset(METRICS)
-
-
-def read_scoring_lines(path: str) -> list[str]:
-    """Lines as sacrebleu reads them: trailing whitespace removed."""
-    return [line.rstrip() for line in read_lines(path)]
 
 
 @app.command(
@@ -67,13 +68,6 @@ def bleu(
     if input_file == STDIN and sys.stdin.isatty():
         raise typer.BadParameter("pipe hypotheses on stdin or give --input FILE")
     options = ScoreOptions(chosen, tokenize, lowercase, width, score_only)
-    hypotheses = read_scoring_lines(input_file)
-    reference_sets = [read_scoring_lines(path) for path in references]
-    for path, lines in zip(references, reference_sets):
-        if len(lines) != len(hypotheses):
-            source = "stdin" if input_file == STDIN else input_file
-            raise NmtError(
-                f"{path} has {len(lines)} lines but {source} has {len(hypotheses)} hypotheses"
-            )
+    hypotheses, reference_sets = read_for_scoring(input_file, references)
     results = corpus_scores(hypotheses, reference_sets, options)
     typer.echo(format_scores(results, output_format == OutputFormat.json, score_only))

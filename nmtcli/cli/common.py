@@ -89,6 +89,11 @@ def color_enabled() -> bool:
     return not os.environ.get("NO_COLOR")
 
 
+def plain_option(*names: str, help: str, **extra: Any) -> Any:
+    """A `typer.Option` whose default the help does not show (None, or said in the help)."""
+    return typer.Option(*names, help=help, show_default=False, **extra)
+
+
 # Options shared by every command that reads a parallel corpus.
 CorpusArg = Annotated[
     str | None,
@@ -117,3 +122,4 @@ SkipInvalidOpt = Annotated[
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output.")]
 DirOpt = Annotated[Path, typer.Option("--output", "-o", help="Output directory.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json.")]

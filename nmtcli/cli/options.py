@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from enum import Enum
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-if TYPE_CHECKING:
-    from nmtcli.search import SearchOptions
+from nmtcli.output import Level
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 SEARCH, ATTENTION = "Search", "Attention"
 
 
-class Level(str, Enum):
-    """Heatmap granularity."""
-
-    piece = "piece"
-    word = "word"
-
-
-def _search(*names: str, help: str, **extra: object) -> typer.models.OptionInfo:
+def _search(*names: str, help: str, **extra: Any) -> Any:
     """A search option in the Search help panel."""
     return typer.Option(*names, help=help, rich_help_panel=SEARCH, **extra)
+
+
+def _attention(name: str, help: str, shown: bool = False) -> Any:
+    """An option of the Attention help panel (its default shown only if `shown`)."""
+    return typer.Option(name, help=help, rich_help_panel=ATTENTION, show_default=shown)
 
 
 ModelOpt = Annotated[
@@ -36,14 +37,11 @@ ModelOpt = Annotated[
     ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
-PrecisionOpt = Annotated[
-    str,
-    typer.Option(
-        "--precision",
-        help="fp32, bf16 (faster on CPUs with AVX512-BF16 or AMX, and on CUDA), fp16 (CUDA) "
-        "or auto (bf16/fp16 on CUDA, fp32 on CPU).",
-    ),
-]
+PRECISION_HELP = (
+    "fp32, bf16 (faster on CPUs with AVX512-BF16 or AMX, and on CUDA), fp16 (CUDA) "
+    "or auto (bf16/fp16 on CUDA, fp32 on CPU)."
+)
+PrecisionOpt = Annotated[str, typer.Option("--precision", help=PRECISION_HELP)]
 BeamOpt = Annotated[int, _search("--beam-size", "-k", help="Beam size (1 = greedy).", min=1)]
 LengthPenaltyOpt = Annotated[
     float, _search("--length-penalty", help="GNMT length-penalty α (0: raw log-probability).")
@@ -57,76 +55,85 @@ MaxRatioOpt = Annotated[
 MinLengthOpt = Annotated[
     int, _search("--min-length", help="Fewest output pieces before EOS.", min=0)
 ]
-NoRepeatOpt = Annotated[
-    int,
-    _search("--no-repeat-ngram", help="Forbid repeating any n-gram of this size (0: off).", min=0),
-]
+NOREPEAT_HELP = "Forbid repeating any n-gram of this size (0: off)."
+NoRepeatOpt = Annotated[int, _search("--no-repeat-ngram", help=NOREPEAT_HELP, min=0)]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Sentences per batch.", min=1)]
-LevelOpt = Annotated[
-    Level,
-    typer.Option(
-        "--attention-level",
-        help="Heatmap of pieces, or of words (pieces merged).",
-        rich_help_panel=ATTENTION,
-    ),
-]
-LayerOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--attention-layer",
-        help="Transformer layer to show (1-based; default: the penultimate).",
-        rich_help_panel=ATTENTION,
-        show_default=False,
-    ),
-]
-HeadOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--attention-head",
-        help="Transformer head to show (1-based; default: the mean of all heads).",
-        rich_help_panel=ATTENTION,
-        show_default=False,
-    ),
-]
+LEVEL_HELP = "Heatmap of pieces, or of words (pieces merged)."
+LevelOpt = Annotated[Level, _attention("--attention-level", LEVEL_HELP, shown=True)]
+LAYER_HELP = "Transformer layer to show (1-based; default: the penultimate)."
+LayerOpt = Annotated[int | None, _attention("--attention-layer", LAYER_HELP)]
+HEAD_HELP = "Transformer head to show (1-based; default: the mean of all heads)."
+HeadOpt = Annotated[int | None, _attention("--attention-head", HEAD_HELP)]
 AttentionOutOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--attention-out",
-        help="Also save the heatmaps as .svg or .html.",
-        rich_help_panel=ATTENTION,
-        show_default=False,
-    ),
+    Path | None, _attention("--attention-out", "Also save the heatmaps as .svg or .html.")
 ]
 
-DEFAULT_BEAM = 5
-DEFAULT_LENGTH_PENALTY = 1.0
-DEFAULT_MAX_LENGTH = 256
-DEFAULT_MAX_RATIO = 2.0
+
+SEARCH_OPTIONS = (  # (name, option, default): declared once for every decoding command
+    ("beam_size", BeamOpt, 5),
+    ("length_penalty", LengthPenaltyOpt, 1.0),
+    ("max_length", MaxLengthOpt, 256),
+    ("max_length_ratio", MaxRatioOpt, 2.0),
+    ("min_length", MinLengthOpt, 0),
+    ("no_repeat_ngram", NoRepeatOpt, 0),
+)
 
 
-def search_options(
-    beam_size: int,
-    length_penalty: float,
-    max_length: int,
-    max_length_ratio: float,
-    min_length: int,
-    no_repeat_ngram: int,
-    n_best: int = 1,
-    need_attention: bool = False,
-) -> SearchOptions:
-    """`SearchOptions` from the command-line values (a usage error if inconsistent)."""
-    from nmtcli.search import SearchOptions
+def with_options(
+    command: F, added: list[inspect.Parameter], gather: Callable[[dict[str, Any]], dict[str, Any]]
+) -> F:
+    """Give a command extra Typer parameters; `gather` turns their values into its arguments.
 
-    try:
-        return SearchOptions(
-            beam_size,
-            n_best,
-            length_penalty,
-            max_length,
-            max_length_ratio,
-            min_length,
-            no_repeat_ngram,
-            need_attention,
-        )
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+    Typer reads a command's options from its signature, so the wrapper shows the command's own
+    parameters (less those `gather` supplies) followed by `added`.
+    """
+    signature = inspect.signature(command)
+    namespace = inspect.unwrap(command).__globals__
+    names = [p.name for p in added]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in names}
+        return command(*args, **kwargs, **gather(values))
+
+    own = [
+        _resolved(p, namespace)
+        for p in signature.parameters.values()
+        if p.kind != inspect.Parameter.KEYWORD_ONLY
+    ]
+    parameters = [*own, *added]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper  # type: ignore[return-value]
+
+
+def keyword(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    """A keyword parameter for `with_options`."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+def with_search_options(command: F) -> F:
+    """Add the search options to a command, which receives them as one `search` argument.
+
+    The command names `*, search: SearchOptions` last; Typer sees the six options instead.
+    """
+
+    def gather(values: dict[str, Any]) -> dict[str, Any]:
+        from nmtcli.search import SearchOptions
+
+        try:
+            return {"search": SearchOptions(**values)}
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+
+    added = [keyword(name, kind, default) for name, kind, default in SEARCH_OPTIONS]
+    return with_options(command, added, gather)
+
+
+def _resolved(parameter: inspect.Parameter, namespace: dict[str, Any]) -> inspect.Parameter:
+    """A parameter whose postponed (string) annotation is evaluated, as Typer needs it."""
+    if not isinstance(parameter.annotation, str):
+        return parameter
+    return parameter.replace(annotation=eval(parameter.annotation, namespace))

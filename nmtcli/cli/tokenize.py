@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,7 @@ from nmtcli.cli.app import app
 from nmtcli.cli.common import boundary
 from nmtcli.corpus import STDIN, display_name, read_lines
 from nmtcli.errors import CorpusError
-from nmtcli.vocab import Tokenizer, Vocabulary
+from nmtcli.vocab import Vocabulary, line_converter
 
 
 class Side(str, Enum):
@@ -22,29 +21,6 @@ class Side(str, Enum):
 
     src = "src"
     tgt = "tgt"
-
-
-def _parse_ids(text: str, size: int) -> list[int]:
-    """Ids from a space-separated line; raises ValueError with the reason."""
-    try:
-        ids = [int(token) for token in text.split()]
-    except ValueError:
-        raise ValueError("expected space-separated integer ids") from None
-    bad = next((i for i in ids if not 0 <= i < size), None)
-    if bad is not None:
-        raise ValueError(f"id {bad} is outside the vocabulary (0..{size - 1})")
-    return ids
-
-
-def _converter(tokenizer: Tokenizer, ids: bool, decode: bool) -> Callable[[str], str]:
-    """The function applied to each line."""
-    if decode and ids:
-        return lambda line: tokenizer.decode(_parse_ids(line, tokenizer.size))
-    if decode:
-        return lambda line: tokenizer.decode_pieces(line.split())
-    if ids:
-        return lambda line: " ".join(map(str, tokenizer.encode(line)))
-    return lambda line: " ".join(tokenizer.pieces(line))
 
 
 @app.command(
@@ -68,7 +44,7 @@ def tokenize(
 ) -> None:
     """Tokenize stdin line by line with a SentencePiece vocabulary (or detokenize with --decode)."""
     tokenizer = Vocabulary.load(vocab).side(side.value)
-    convert = _converter(tokenizer, ids, decode)
+    convert = line_converter(tokenizer, ids, decode)
     write = sys.stdout.write
     for number, line in enumerate(read_lines(input_file), start=1):
         try:

@@ -7,9 +7,10 @@ typed (Click's parameter source) override the YAML file, which overrides the def
 
 from __future__ import annotations
 
+import inspect
 import signal
-import sys
 from contextlib import contextmanager
+from dataclasses import Field, fields
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,10 +18,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import CorpusArg, SkipInvalidOpt, SrcFileOpt, TgtFileOpt, boundary, note
-from nmtcli.cli.progress import format_duration, reporter_for
-from nmtcli.models.config import ARCHS, ATTENTIONS, CELLS, field_help
-from nmtcli.training.config import option_help
+from nmtcli.cli.common import (
+    CorpusArg,
+    SkipInvalidOpt,
+    SrcFileOpt,
+    TgtFileOpt,
+    boundary,
+    note,
+    plain_option,
+    stderr,
+)
+from nmtcli.cli.options import keyword, with_options
+from nmtcli.models.config import CONFIG_CLASSES, field_help
+from nmtcli.progress import end_line, reporter_for, start_line
+from nmtcli.training.config import TrainConfig, option_help
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,28 +39,60 @@ if TYPE_CHECKING:
     from nmtcli.training.state import Outcome
     from nmtcli.training.trainer import Trainer
 
-DATA, MODEL, TRAIN, VALID, RUN = "Data", "Model", "Training", "Validation", "Runtime"
-Arch = Enum("Arch", {name: name for name in ARCHS}, type=str)  # type: ignore[misc]
-Cell = Enum("Cell", {name: name for name in CELLS}, type=str)  # type: ignore[misc]
-Attention = Enum("Attention", {name: name for name in ATTENTIONS}, type=str)  # type: ignore[misc]
+DATA, MODEL, TRAIN = "Data", "Model", "Training"
 # Parameters that steer the command rather than describe the run.
 CONTROLS = frozenset({"config", "resume", "force"})
 TYPED = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # Click parameter sources the user chose
+KINDS = {"int": int, "float": float, "bool": bool, "str": str}
 
 
-def _model(flag: str, name: str) -> Any:
-    """A model option; its help (with each architecture's default) comes from the model configs."""
-    return typer.Option(flag, help=field_help(name), rich_help_panel=MODEL, show_default=False)
+def _config_option(spec: Field[Any], help: str, panel: str) -> inspect.Parameter:
+    """The `--flag` of one config field: its type, choices, panel and help from the field."""
+    name, meta = spec.name, spec.metadata
+    flag = "--" + name.replace("_", "-")
+    kind: Any = KINDS[str(spec.type).split(" |")[0]]
+    if meta.get("text"):
+        kind = str
+    if "choices" in meta:
+        kind = Enum(name.title(), {choice: choice for choice in meta["choices"]}, type=str)
+    if kind is bool:
+        flag = f"{flag}/{meta.get('flag', '--no-' + flag[2:])}"
+    option = typer.Option(
+        flag, help=help, rich_help_panel=meta.get("panel", panel), show_default=False
+    )
+    return keyword(name, Annotated[kind | None, option], None)
 
 
-def _train(flag: str, name: str, panel: str = TRAIN) -> Any:
-    """A training option; its help and default come from `TrainConfig`."""
-    return typer.Option(flag, help=option_help(name), rich_help_panel=panel, show_default=False)
+def _config_options() -> list[inspect.Parameter]:
+    """One option per model field (every architecture's) and per training field, in order."""
+    model: dict[str, inspect.Parameter] = {}
+    for cls in CONFIG_CLASSES.values():
+        for spec in fields(cls):
+            model.setdefault(spec.name, _config_option(spec, field_help(spec.name), MODEL))
+    train = [_config_option(spec, option_help(spec.name), TRAIN) for spec in fields(TrainConfig)]
+    return [*model.values(), *train]
 
 
-def _data(*flags: str, help: str) -> Any:
-    """A data option."""
-    return typer.Option(*flags, help=help, rich_help_panel=DATA, show_default=False)
+DATA_HELP = {
+    "--output": "Model directory (default runs/CORPUS-NAME).",
+    "--valid": "Validation TSV (default: hold out part of the corpus).",
+    "--valid-src-file": "Validation source file.",
+    "--valid-tgt-file": "Validation target file.",
+    "--vocab": "Use this vocabulary directory instead of training one.",
+    "--config": "YAML file of options (flags override it).",
+    "--resume": "Continue the run saved in this model directory.",
+    "--force": "Overwrite a non-empty output directory.",
+}
+
+
+def _data(*flags: str) -> Any:
+    """A data option, its help from DATA_HELP."""
+    return plain_option(*flags, help=DATA_HELP[flags[0]], rich_help_panel=DATA)
+
+
+def with_config_options(command: Any) -> Any:
+    """Give `train` an option per config field; it reads the typed ones from its context."""
+    return with_options(command, _config_options(), lambda _values: {})
 
 
 @app.command(
@@ -58,88 +101,22 @@ def _data(*flags: str, help: str) -> Any:
     "nmtcli train --config recipe.yaml  ·  nmtcli train --resume runs/en-fr  ·  "
     "torchrun --nproc-per-node 2 -m nmtcli train corpus.tsv",
 )
+@with_config_options
 @boundary
 def train(
     ctx: typer.Context,
     corpus: CorpusArg = None,
     src_file: SrcFileOpt = None,
     tgt_file: TgtFileOpt = None,
-    output: Annotated[
-        Path | None, _data("--output", "-o", help="Model directory (default runs/CORPUS-NAME).")
-    ] = None,
-    valid: Annotated[
-        str | None, _data("--valid", help="Validation TSV (default: hold out part of the corpus).")
-    ] = None,
-    valid_src_file: Annotated[
-        str | None, _data("--valid-src-file", help="Validation source file.")
-    ] = None,
-    valid_tgt_file: Annotated[
-        str | None, _data("--valid-tgt-file", help="Validation target file.")
-    ] = None,
-    vocab: Annotated[
-        Path | None, _data("--vocab", help="Use this vocabulary directory instead of training one.")
-    ] = None,
-    config: Annotated[
-        Path | None, _data("--config", "-c", help="YAML file of options (flags override it).")
-    ] = None,
-    resume: Annotated[
-        Path | None, _data("--resume", help="Continue the run saved in this model directory.")
-    ] = None,
-    force: Annotated[
-        bool, _data("--force", help="Overwrite a non-empty output directory.")
-    ] = False,
+    output: Annotated[Path | None, _data("--output", "-o")] = None,
+    valid: Annotated[str | None, _data("--valid")] = None,
+    valid_src_file: Annotated[str | None, _data("--valid-src-file")] = None,
+    valid_tgt_file: Annotated[str | None, _data("--valid-tgt-file")] = None,
+    vocab: Annotated[Path | None, _data("--vocab")] = None,
+    config: Annotated[Path | None, _data("--config", "-c")] = None,
+    resume: Annotated[Path | None, _data("--resume")] = None,
+    force: Annotated[bool, _data("--force")] = False,
     skip_invalid: SkipInvalidOpt = False,
-    arch: Annotated[Arch | None, _model("--arch", "arch")] = None,
-    cell: Annotated[Cell | None, _model("--cell", "cell")] = None,
-    attention: Annotated[Attention | None, _model("--attention", "attention")] = None,
-    layers: Annotated[int | None, _model("--layers", "layers")] = None,
-    emb_size: Annotated[int | None, _model("--emb-size", "emb_size")] = None,
-    hidden_size: Annotated[int | None, _model("--hidden-size", "hidden_size")] = None,
-    bidirectional: Annotated[
-        bool | None, _model("--bidirectional/--no-bidirectional", "bidirectional")
-    ] = None,
-    reverse_source: Annotated[
-        bool | None, _model("--reverse-source/--no-reverse-source", "reverse_source")
-    ] = None,
-    input_feeding: Annotated[
-        bool | None, _model("--input-feeding/--no-input-feeding", "input_feeding")
-    ] = None,
-    dropout: Annotated[float | None, _model("--dropout", "dropout")] = None,
-    d_model: Annotated[int | None, _model("--d-model", "d_model")] = None,
-    heads: Annotated[int | None, _model("--heads", "heads")] = None,
-    ff_size: Annotated[int | None, _model("--ff-size", "ff_size")] = None,
-    tie_embeddings: Annotated[
-        bool | None, _model("--tie-embeddings/--no-tie-embeddings", "tie_embeddings")
-    ] = None,
-    vocab_size: Annotated[int | None, _train("--vocab-size", "vocab_size")] = None,
-    model_type: Annotated[str | None, _train("--model-type", "model_type")] = None,
-    separate_vocab: Annotated[
-        bool | None, _train("--separate-vocab/--joint-vocab", "separate_vocab")
-    ] = None,
-    valid_size: Annotated[int | None, _train("--valid-size", "valid_size", VALID)] = None,
-    max_length: Annotated[int | None, _train("--max-length", "max_length")] = None,
-    batch_tokens: Annotated[int | None, _train("--batch-tokens", "batch_tokens")] = None,
-    lr: Annotated[float | None, _train("--lr", "lr")] = None,
-    scheduler: Annotated[str | None, _train("--scheduler", "scheduler")] = None,
-    warmup: Annotated[int | None, _train("--warmup", "warmup")] = None,
-    label_smoothing: Annotated[float | None, _train("--label-smoothing", "label_smoothing")] = None,
-    clip_norm: Annotated[float | None, _train("--clip-norm", "clip_norm")] = None,
-    teacher_forcing: Annotated[float | None, _train("--teacher-forcing", "teacher_forcing")] = None,
-    max_epochs: Annotated[int | None, _train("--max-epochs", "max_epochs")] = None,
-    max_steps: Annotated[int | None, _train("--max-steps", "max_steps")] = None,
-    max_time: Annotated[str | None, _train("--max-time", "max_time")] = None,
-    valid_every: Annotated[int | None, _train("--valid-every", "valid_every", VALID)] = None,
-    valid_bleu_sentences: Annotated[
-        int | None, _train("--valid-bleu-sentences", "valid_bleu_sentences", VALID)
-    ] = None,
-    early_stop_metric: Annotated[
-        str | None, _train("--early-stop-metric", "early_stop_metric", VALID)
-    ] = None,
-    patience: Annotated[int | None, _train("--patience", "patience", VALID)] = None,
-    seed: Annotated[int | None, _train("--seed", "seed", RUN)] = None,
-    device: Annotated[str | None, _train("--device", "device", RUN)] = None,
-    precision: Annotated[str | None, _train("--precision", "precision", RUN)] = None,
-    log_every: Annotated[float | None, _train("--log-every", "log_every", RUN)] = None,
 ) -> None:
     """Train a model: builds the vocabulary, holds out validation data, checkpoints as it goes."""
     from nmtcli.training.distributed import init_distributed, shutdown_distributed
@@ -184,22 +161,9 @@ def _make_trainer(
     else:
         job = new_job(resolve_request(merge(typed, config)), force, dist, say)
     if dist.is_main:
-        _describe_start(job)
-    reporter = reporter_for(dist.is_main, sys.stderr.isatty(), job.config.log_every)
+        note(start_line(job))
+    reporter = reporter_for(dist.is_main, stderr(), job.config.log_every)
     return Trainer(job, reporter)
-
-
-def _describe_start(job: Any) -> None:
-    """What is being trained, on what."""
-    from nmtcli.models import parameter_tree
-
-    model = job.run.model
-    params = parameter_tree(job.model).count
-    note(
-        f"training {model.arch} ({model.summary()}, {params:,} parameters) on "
-        f"{len(job.train):,} pairs, validating on {len(job.valid):,}, device {job.dist.device}"
-        + (f" × {job.dist.world} processes" if job.dist.world > 1 else "")
-    )
 
 
 @contextmanager
@@ -235,14 +199,5 @@ def _report_end(outcome: Outcome, trainer: Trainer) -> None:
         note(f"interrupted at step {progress.step}; checkpoint saved in {directory}")
         note(f"resume with: nmtcli train --resume {directory}")
         raise typer.Exit(130)
-    metric = trainer.config.early_stop_metric
-    best = (
-        ""
-        if progress.best_score is None
-        else f"; best validation {metric} {progress.best_score:.2f} at step {progress.best_step}"
-    )
-    note(
-        f"finished ({outcome.reason}) after {progress.step} steps, "
-        f"{format_duration(progress.train_seconds)}{best}"
-    )
+    note(end_line(outcome, trainer.config.early_stop_metric))
     note(f"model saved in {directory}/")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from nmtcli.cli.app import app
 from nmtcli.cli.common import (
@@ -23,7 +22,8 @@ from nmtcli.cli.common import (
     warn,
 )
 from nmtcli.corpus import CorpusSpec, SkipReport
-from nmtcli.vocab import VOCAB_META, SideStats, TrainedVocab, VocabOptions, side_stats, train_vocab
+from nmtcli.views import vocabulary_table
+from nmtcli.vocab import VOCAB_META, VocabOptions, train_vocab
 
 
 class ModelType(str, Enum):
@@ -37,30 +37,6 @@ def report_skipped(report: SkipReport | None) -> None:
     """Tell the user how many invalid lines `--skip-invalid` skipped."""
     if report and report.skipped:
         warn(f"skipped {report.skipped} invalid line(s); first: {report.examples[0]}")
-
-
-def summary_table(trained: TrainedVocab) -> Table:
-    """Vocabulary size, pieces per sentence, coverage and unknown rate per side."""
-    vocabulary, sample = trained.vocabulary, trained.sample
-    sides: list[tuple[str, SideStats]] = [
-        ("source", side_stats(vocabulary.src, [s for s, _ in sample])),
-        ("target", side_stats(vocabulary.tgt, [t for _, t in sample])),
-    ]
-    kind = "joint" if vocabulary.joint else "separate"
-    table = Table(title=f"{kind} {vocabulary.model_type} vocabulary, {trained.pairs_read:,} pairs")
-    for header in ("side", "vocab size", "pieces/sentence", "char coverage", "unknown rate"):
-        table.add_column(header, justify="left" if header == "side" else "right")
-    for name, stats in sides:
-        table.add_row(
-            name,
-            f"{stats.vocab_size:,}",
-            f"{stats.pieces_per_sentence:.1f}",
-            f"{stats.character_coverage:.4%}",
-            f"{stats.unknown_rate:.4%}",
-        )
-    if len(sample) < trained.pairs_read:
-        table.caption = f"statistics on the first {len(sample):,} pairs"
-    return table
 
 
 @app.command(
@@ -102,5 +78,5 @@ def vocab(
     report_skipped(report)
     for message in trained.warnings:
         warn(message)
-    stdout().print(summary_table(trained))
+    stdout().print(vocabulary_table(trained))
     note(f"wrote {output}/")

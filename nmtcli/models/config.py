@@ -18,9 +18,13 @@ ATTENTIONS = ("none", "bahdanau", "dot", "general", "concat")
 LUONG = ("dot", "general", "concat")
 
 
-def option(default: Any, help: str) -> Any:
-    """A config field with the help text its command-line option and YAML key show."""
-    return field(default=default, metadata={"help": help})
+def option(default: Any, help: str, **metadata: Any) -> Any:
+    """A config field with the help text its command-line option and YAML key show.
+
+    `metadata` may name the option's `choices`, its help `panel`, its `flag` (for a boolean
+    whose negative is not `--no-NAME`) and the `text` type a value is typed as (`10m`).
+    """
+    return field(default=default, metadata={"help": help, **metadata})
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,11 @@ class RNNConfig:
 
     training_defaults: ClassVar = TrainingDefaults(lr=1e-3, scheduler="plateau")
 
-    arch: str = option("rnn", "rnn or transformer.")
-    cell: str = option("lstm", "RNN cell: lstm or gru.")
-    attention: str = option("general", "RNN attention: none, bahdanau, dot, general, concat.")
+    arch: str = option("rnn", "rnn or transformer.", choices=ARCHS)
+    cell: str = option("lstm", "RNN cell: lstm or gru.", choices=CELLS)
+    attention: str = option(
+        "general", "RNN attention: none, bahdanau, dot, general, concat.", choices=ATTENTIONS
+    )
     layers: int = option(1, "Layers in each of the encoder and decoder.")
     emb_size: int = option(256, "RNN embedding size.")
     hidden_size: int = option(256, "RNN hidden size.")
@@ -95,7 +101,7 @@ class TransformerConfig:
 
     training_defaults: ClassVar = TrainingDefaults(lr=7e-4, scheduler="inverse_sqrt")
 
-    arch: str = option("transformer", "rnn or transformer.")
+    arch: str = option("transformer", "rnn or transformer.", choices=ARCHS)
     layers: int = option(3, "Layers in each of the encoder and decoder.")
     d_model: int = option(256, "Transformer model size.")
     heads: int = option(4, "Transformer attention heads.")

@@ -20,6 +20,7 @@ from nmtcli.vocab import MODEL_TYPES
 
 SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant")
 METRICS = ("bleu", "loss")
+VALID, RUNTIME = "Validation", "Runtime"  # help panels of `nmtcli train`
 DEFAULT_WARMUP = 1000  # steps, for the inverse square-root schedule
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
@@ -31,9 +32,9 @@ class TrainConfig:
     # vocabulary (when nmtcli builds it)
     vocab_size: int = option(8000, "SentencePiece size when building the vocabulary.")
     model_type: str = option("unigram", "SentencePiece unigram or bpe.")
-    separate_vocab: bool = option(False, "One vocabulary per side.")
+    separate_vocab: bool = option(False, "One vocabulary per side.", flag="--joint-vocab")
     # data
-    valid_size: int = option(1000, "Pairs to hold out when --valid is not given.")
+    valid_size: int = option(1000, "Pairs to hold out when --valid is not given.", panel=VALID)
     max_length: int = option(128, "Skip training pairs longer than this many pieces.")
     batch_tokens: int = option(4096, "Padded tokens per batch, the longer side counted.")
     # optimisation
@@ -50,19 +51,27 @@ class TrainConfig:
     # stopping
     max_epochs: int = option(30, "Stop after this many epochs.")
     max_steps: int | None = option(None, "Stop after this many updates.")
-    max_time: float | None = option(None, "Stop after this long, e.g. 600, 10m, 2h (this run).")
-    # validation
-    valid_every: int = option(0, "Validate every N steps (0: each epoch).")
-    valid_bleu_sentences: int = option(500, "Sentences translated for validation BLEU.")
-    early_stop_metric: str = option("bleu", "bleu or loss.")
-    patience: int = option(5, "Validations without improvement before stopping (0: never).")
-    # runtime
-    seed: int = option(1, "Random seed.")
-    device: str = option("auto", "auto, cpu or cuda.")
-    precision: str = option(
-        "auto", "auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 (CPU too), fp16."
+    max_time: float | None = option(
+        None, "Stop after this long, e.g. 600, 10m, 2h (this run).", text=True
     )
-    log_every: float = option(30.0, "Seconds between log lines when stderr is not a terminal.")
+    # validation
+    valid_every: int = option(0, "Validate every N steps (0: each epoch).", panel=VALID)
+    valid_bleu_sentences: int = option(
+        500, "Sentences translated for validation BLEU.", panel=VALID
+    )
+    early_stop_metric: str = option("bleu", "bleu or loss.", panel=VALID)
+    patience: int = option(
+        5, "Validations without improvement before stopping (0: never).", panel=VALID
+    )
+    # runtime
+    seed: int = option(1, "Random seed.", panel=RUNTIME)
+    device: str = option("auto", "auto, cpu or cuda.", panel=RUNTIME)
+    precision: str = option(
+        "auto", "auto (bf16/fp16 on CUDA, fp32 on CPU), fp32, bf16 (CPU too), fp16.", panel=RUNTIME
+    )
+    log_every: float = option(
+        30.0, "Seconds between log lines when stderr is not a terminal.", panel=RUNTIME
+    )
 
     def __post_init__(self) -> None:
         for ok, message in self._checks():

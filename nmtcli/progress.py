@@ -1,15 +1,20 @@
-"""How `nmtcli train` shows progress: a live Rich bar on a terminal, plain lines otherwise."""
+"""How `nmtcli train` shows progress: a live Rich bar on a terminal, plain lines otherwise.
+
+The reporters draw on the console the CLI hands them; the trainer only calls `Reporter`.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
 
-from nmtcli.cli.common import note, stderr
+from rich.markup import escape
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from nmtcli.records import ValidationRecord
-    from nmtcli.training.state import StepReport
+    from nmtcli.training.state import Outcome, StepReport, TrainingJob
 
 
 def format_duration(seconds: float | None) -> str:
@@ -49,22 +54,51 @@ def valid_line(record: ValidationRecord) -> str:
     )
 
 
+def start_line(job: TrainingJob) -> str:
+    """What is being trained, on what."""
+    from nmtcli.models import parameter_tree
+
+    model, dist = job.run.model, job.dist
+    params = parameter_tree(job.model).count
+    return (
+        f"training {model.arch} ({model.summary()}, {params:,} parameters) on "
+        f"{len(job.train):,} pairs, validating on {len(job.valid):,}, device {dist.device}"
+        + (f" × {dist.world} processes" if dist.world > 1 else "")
+    )
+
+
+def end_line(outcome: Outcome, metric: str) -> str:
+    """How training ended: the reason, steps, time and the best validation score."""
+    progress = outcome.progress
+    best = ""
+    if progress.best_score is not None:
+        best = f"; best validation {metric} {progress.best_score:.2f} at step {progress.best_step}"
+    return (
+        f"finished ({outcome.reason}) after {progress.step} steps, "
+        f"{format_duration(progress.train_seconds)}{best}"
+    )
+
+
 class PlainReporter:
     """Periodic plain lines on stderr (when it is not a terminal)."""
 
-    def __init__(self, every: float) -> None:
-        self.every, self.last = every, 0.0
+    def __init__(self, console: Console, every: float) -> None:
+        self.console, self.every, self.last = console, every, 0.0
+
+    def _line(self, text: str) -> None:
+        """One line, never wrapped."""
+        self.console.print(escape(text), soft_wrap=True)
 
     def step(self, report: StepReport) -> None:
         """Print a line at most every `every` seconds."""
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
-            note(step_line(report))
+            self._line(step_line(report))
 
     def validation(self, record: ValidationRecord) -> None:
         """Print every validation."""
-        note(valid_line(record))
+        self._line(valid_line(record))
 
     def close(self) -> None:
         """Nothing to clean up."""
@@ -73,7 +107,7 @@ class PlainReporter:
 class RichReporter:
     """A live Rich progress bar on stderr, with validation lines printed above it."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console) -> None:
         from rich.progress import BarColumn, Progress, TextColumn
 
         self.progress = Progress(
@@ -81,7 +115,7 @@ class RichReporter:
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TextColumn("{task.fields[stats]}"),
-            console=stderr(),
+            console=console,
             transient=True,
         )
         self.task = self.progress.add_task("train", total=1.0, step=0, stats="")
@@ -119,9 +153,9 @@ class SilentReporter:
 
 
 def reporter_for(
-    is_main: bool, live: bool, every: float
+    is_main: bool, console: Console, every: float
 ) -> PlainReporter | RichReporter | SilentReporter:
     """The reporter for this process: silent off rank 0, a bar on a terminal, else lines."""
     if not is_main:
         return SilentReporter()
-    return RichReporter() if live else PlainReporter(every)
+    return RichReporter(console) if console.is_terminal else PlainReporter(console, every)
