@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -86,8 +87,9 @@ def read_raw_lines(path: str) -> Iterator[tuple[int, bytes]]:
     try:
         for number, raw in enumerate(handle, start=1):
             yield number, raw.rstrip(b"\r\n")
-    except (OSError, EOFError) as error:
-        raise CorpusError(f"{display_name(path)}:{number + 1}: cannot read: {error}") from None
+    except (OSError, EOFError, zlib.error) as error:
+        kind = "damaged gzip data" if isinstance(handle, gzip.GzipFile) else "cannot read"
+        raise CorpusError(f"{display_name(path)}:{number + 1}: {kind} ({error})") from None
     finally:
         if path != STDIN:
             handle.close()

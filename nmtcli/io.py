@@ -22,6 +22,25 @@ def _umask() -> int:
     return mask
 
 
+_write_points = 0
+
+
+def write_point(label: str) -> None:
+    """A moment at which a crash must leave every file consistent (the fault-injection tests).
+
+    With NMTCLI_FAULT_LOG set, each point appends its label there; with NMTCLI_FAULT_AT=N, the
+    process dies at the N-th point as if killed (no clean-up runs). Unset, nothing happens.
+    """
+    global _write_points
+    _write_points += 1
+    log = os.environ.get("NMTCLI_FAULT_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{_write_points}\t{label}\n")
+    if os.environ.get("NMTCLI_FAULT_AT") == str(_write_points):
+        os._exit(137)
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Create `path` atomically: `write(temp_path)` fills a temporary file that is then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,10 +51,26 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with open(temp, "rb") as written:
             os.fsync(written.fileno())
+        write_point(f"{path.name} written, not renamed")
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    write_point(f"{path.name} renamed")
+
+
+def fsync_directory(path: Path) -> None:
+    """Make renames inside `path` durable (a no-op where directories cannot be opened)."""
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -13,13 +13,22 @@ MODEL_CARD.md      a human-readable summary, rendered from the above
 ```
 
 Weights are safetensors (never unpickled code); the training state is read with
-`torch.load(weights_only=True)`. Every write is atomic (temp file + rename).
+`torch.load(weights_only=True)`. Every write is atomic (temp file + rename), and a checkpoint is
+crash-consistent: its files are first written as `.NAME.pending-STEP`, then `train_state.pt`
+(which names them) is replaced, and only then are they moved into place. Whatever instant the
+process dies, the next writer rolls a committed checkpoint forward and an uncommitted one back
+(`recover`), so the best weights are always those the state calls best and each validation
+record is kept exactly once. One process at a time writes a directory (`lock`, an advisory
+`flock` the kernel releases when the process dies, so a killed run never blocks the next).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,12 +36,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from nmtcli.card import ModelSummary, card_markdown
-from nmtcli.errors import ConfigError, ModelDirError
-from nmtcli.io import atomic_write, atomic_write_text
+from nmtcli.errors import ConfigError, ModelDirError, NmtError, TrainingError
+from nmtcli.io import atomic_write, atomic_write_text, fsync_directory, write_point
 from nmtcli.models import Seq2Seq, build_model, parameter_tree
 from nmtcli.records import EvaluationRecord, ValidationRecord
 from nmtcli.runconfig import RunConfig
-from nmtcli.vocab import VOCAB_META, Vocabulary
+from nmtcli.vocab import VOCAB_META, Vocabulary, vocabulary_files
 
 if TYPE_CHECKING:
     from nmtcli.models.config import VocabSizes
@@ -45,7 +54,10 @@ METRICS = "metrics.jsonl"
 EVALUATIONS = "evaluations.json"
 NOTES = "CARD_NOTES.md"
 CARD = "MODEL_CARD.md"
+LOCK = ".nmtcli.lock"
 OWN_FILES = (CONFIG, BEST, LAST, STATE, METRICS, EVALUATIONS, CARD)
+PENDING = ".pending-"  # `.model.safetensors.pending-200`: written, not yet committed
+STATE_KEYS = ("model", "optimizer", "progress", "rng")
 
 
 class ModelDir:
@@ -53,6 +65,8 @@ class ModelDir:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.warnings: list[str] = []  # damaged records skipped while reading
+        self._lock: Any = None
 
     @classmethod
     def load(cls, path: Path) -> ModelDir:
@@ -70,26 +84,90 @@ class ModelDir:
         """Whether `path` looks like a model directory (has a run configuration)."""
         return (Path(path) / CONFIG).is_file()
 
+    # -- one writer ----------------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Become this directory's only writer until the process exits (or `unlock`)."""
+        if self._lock is not None:
+            return
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform: nothing to hold
+            return
+        handle = open(self.path / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held open
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise ModelDirError(
+                f"{self.path} is in use by another nmtcli run ({owner}); wait for it to finish "
+                "or stop it first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Stop being the writer (closing the file releases the lock)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     # -- creating ------------------------------------------------------------------------------
 
-    def prepare_new(self, force: bool, hint: str = " or --resume DIR to continue training") -> None:
-        """Create the directory for a new model; an existing non-empty one needs `force`.
+    def claim(self, force: bool, hint: str = " or --resume DIR to continue training") -> None:
+        """Lock the directory a new model will go to; a non-empty one needs `force`.
 
-        With `force`, only files nmtcli writes are removed, never anything else kept there.
+        Nothing is deleted here: the new model is built beside it and swapped in by `install`.
         """
         path = self.path
         if path.exists() and not path.is_dir():
             raise ModelDirError(f"{path} exists and is not a directory")
-        if path.is_dir() and any(path.iterdir()):
-            if not force:
-                raise ModelDirError(
-                    f"{path} already exists and is not empty; use --force to overwrite it"
-                    + hint.replace("DIR", str(path))
-                )
-            for name in OWN_FILES:
-                (path / name).unlink(missing_ok=True)
-        path.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and any(e.name != LOCK for e in path.iterdir()) and not force:
+            raise ModelDirError(
+                f"{path} already exists and is not empty; use --force to overwrite it"
+                + hint.replace("DIR", str(path))
+            )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ModelDirError(f"{path}: cannot create the directory ({error.strerror})") from None
+        self.lock()
+
+    def staging(self) -> ModelDir:
+        """A fresh hidden directory beside this one, where a replacement is built."""
+        import tempfile
+
+        parent = self.path.resolve().parent
+        return ModelDir(Path(tempfile.mkdtemp(prefix=f".{self.path.name}.new-", dir=parent)))
+
+    def install(self, staged: ModelDir) -> None:
+        """Replace this directory's nmtcli files by those of `staged` (which is then removed).
+
+        Only files nmtcli writes are removed (its own names, the vocabulary `vocab.json`
+        lists, stale temporaries); anything else the user keeps here stays.
+        """
+        for name in self._own_names():
+            (self.path / name).unlink(missing_ok=True)
+        for entry in staged.path.iterdir():
+            os.replace(entry, self.path / entry.name)
+        staged.path.rmdir()
+        fsync_directory(self.path)
         self.__dict__.pop("run", None)
+
+    def _own_names(self) -> list[str]:
+        """The files nmtcli wrote here (a vocabulary that cannot be read is left alone)."""
+        names = list(OWN_FILES)
+        with contextlib.suppress(NmtError):
+            names += vocabulary_files(self.path)
+        leftovers = [
+            e.name for e in self.path.iterdir() if _is_temporary(e.name) or PENDING in e.name
+        ]
+        return names + leftovers
 
     def write_run(self, run: RunConfig) -> None:
         """Write `config.json` atomically."""
@@ -136,7 +214,15 @@ class ModelDir:
         return vocabulary
 
     def new_model(self) -> Seq2Seq:
-        """A freshly initialised model of the configured architecture."""
+        """A freshly initialised model of the configured architecture, if memory can hold it."""
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            shape = build_model(self.run.model, self.vocab_sizes)
+        needed, available = 4 * sum(p.numel() for p in shape.parameters()), _memory_bytes()
+        if available and needed > available:
+            raise ModelDirError(
+                f"{self.path / CONFIG}: the model it describes needs {needed / 2**30:,.1f} GiB "
+                f"for its weights alone, more than this machine's {available / 2**30:,.1f} GiB"
+            )
         return build_model(self.run.model, self.vocab_sizes)
 
     def build(self, weights: str = BEST, device: str | torch.device = "cpu") -> Seq2Seq:
@@ -149,27 +235,52 @@ class ModelDir:
         return model.to(device).eval()
 
     def metrics(self) -> list[ValidationRecord]:
-        """All validation records (empty if none)."""
+        """All readable validation records (a damaged line is skipped, with a warning)."""
         path = self.path / METRICS
         if not path.is_file():
             return []
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [_record(ValidationRecord, line, path, n) for n, line in enumerate(lines, 1) if line]
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        records = [self._record(ValidationRecord, line, path, n) for n, line in enumerate(lines, 1)]
+        return [record for record in records if record is not None]
 
     def evaluations(self) -> list[EvaluationRecord]:
-        """The recorded test scores (empty if none)."""
+        """The readable test scores (a damaged file or row is skipped, with a warning)."""
         path = self.path / EVALUATIONS
         if not path.is_file():
             return []
-        rows = _json(path)
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            self.warnings.append(f"{path}: unreadable, test scores not shown ({error})")
+            return []
         if not isinstance(rows, list):
-            raise ModelDirError(f"{path}: malformed (not a list of scores)")
-        return [_record(EvaluationRecord, row, path, n) for n, row in enumerate(rows, 1)]
+            self.warnings.append(f"{path}: malformed (not a list of scores), not shown")
+            return []
+        records = [self._record(EvaluationRecord, row, path, n) for n, row in enumerate(rows, 1)]
+        return [record for record in records if record is not None]
+
+    def _record(self, kind: Any, value: Any, path: Path, number: int) -> Any:
+        """One record (a JSON line or a parsed row), or None with a warning naming file:line."""
+        if value == "":
+            return None
+        try:
+            return kind.from_dict(json.loads(value) if isinstance(value, str) else value)
+        except ValueError as error:
+            self.warnings.append(f"{path}:{number}: malformed record skipped ({error})")
+            return None
 
     def notes(self) -> str:
         """The free text of CARD_NOTES.md (empty if none)."""
         path = self.path / NOTES
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
+        return self._inside(path).read_text(encoding="utf-8") if path.is_file() else ""
+
+    def _inside(self, path: Path) -> Path:
+        """`path`, refused if it is a link leading out of the directory."""
+        if path.is_symlink() and self.path.resolve() not in path.resolve().parents:
+            raise ModelDirError(
+                f"{path}: links outside the model directory; nmtcli won't follow it"
+            )
+        return path
 
     def summary(self) -> ModelSummary:
         """Everything the card shows (no weights are loaded)."""
@@ -203,25 +314,87 @@ class ModelDir:
         converted = model if dtype is None else copy.deepcopy(model).cpu().to(dtype)
         atomic_write(self.path / name, lambda temp: save_model(converted, temp))
 
-    def save_train_state(self, state: dict[str, Any]) -> None:
-        """Write the resumable training state in one atomic file."""
-        atomic_write(self.path / STATE, lambda temp: torch.save(state, temp))
+    def commit_checkpoint(
+        self, step: int, state: dict[str, Any], files: dict[str, Callable[[str], None]]
+    ) -> None:
+        """Write a checkpoint crash-consistently: stage `files`, commit `state`, move them in.
+
+        `files` maps each name (model.safetensors, metrics.jsonl, ...) to a function that writes
+        its new content to a given path. A failure to write (a full disk) leaves the previous
+        checkpoint as it was and says so.
+        """
+        pending = {name: self.path / f".{name}{PENDING}{step}" for name in files}
+        try:
+            for name, write in files.items():
+                atomic_write(pending[name], write)
+            state = state | {"commit": {"step": step, "files": list(files)}}
+            atomic_write(self.path / STATE, lambda temp: torch.save(state, temp))
+        except OSError as error:
+            for path in pending.values():
+                path.unlink(missing_ok=True)
+            raise TrainingError(
+                f"could not write the checkpoint of step {step} to {self.path} "
+                f"({error.strerror or error}); the previous checkpoint there is intact"
+            ) from None
+        for name, path in pending.items():
+            os.replace(path, self.path / name)
+            write_point(f"{name} moved into place")
+        fsync_directory(self.path)
+
+    def recover(self) -> None:
+        """Finish a checkpoint a killed run committed, undo one it did not; drop temporaries."""
+        leftovers = [e for e in self.path.iterdir() if _is_temporary(e.name) or PENDING in e.name]
+        if not leftovers:
+            return
+        commit = self._commit() if any(PENDING in e.name for e in leftovers) else None
+        for entry in leftovers:
+            final, _, step = entry.name[1:].rpartition(PENDING)
+            if commit is not None and step == str(commit["step"]) and final in commit["files"]:
+                os.replace(entry, self.path / final)
+            else:
+                entry.unlink()
+        fsync_directory(self.path)
+
+    def _commit(self) -> dict[str, Any] | None:
+        """The checkpoint `train_state.pt` commits, if it can be read."""
+        try:
+            commit = self.load_train_state(torch.device("cpu")).get("commit")
+        except NmtError:
+            return None
+        return commit if isinstance(commit, dict) else None
 
     def load_train_state(self, device: torch.device) -> dict[str, Any]:
-        """Read `train_state.pt` safely (tensors and plain data only)."""
+        """Read `train_state.pt` safely (tensors and plain data only) and check its keys."""
         path = self.path / STATE
+        if path.is_symlink():
+            raise ModelDirError(f"{path}: is a symbolic link; nmtcli reads only the state it wrote")
         if not path.is_file():
             raise ModelDirError(f"{self.path}: no {STATE} to resume from")
         try:
-            return torch.load(path, map_location=device, weights_only=True)
-        except (OSError, RuntimeError, EOFError) as error:
-            raise ModelDirError(f"{path}: unreadable training state ({error})") from None
+            state = torch.load(path, map_location=device, weights_only=True)
+        except Exception:
+            raise ModelDirError(
+                f"{path}: not a training state written by nmtcli (damaged or replaced)"
+            ) from None
+        missing = [key for key in STATE_KEYS if not isinstance(state, dict) or key not in state]
+        if missing:
+            raise ModelDirError(f"{path}: damaged training state (no {missing[0]!r})")
+        return state
 
-    def append_metric(self, record: ValidationRecord) -> None:
-        """Append one validation record (the file is rewritten atomically, so never torn)."""
+    def metrics_with(self, record: ValidationRecord) -> Callable[[str], None]:
+        """A writer of `metrics.jsonl` with `record` appended, for `commit_checkpoint`."""
         path = self.path / METRICS
-        previous = path.read_text(encoding="utf-8") if path.is_file() else ""
-        atomic_write_text(path, previous + json.dumps(record.to_dict()) + "\n")
+        previous = path.read_bytes() if path.is_file() else b""
+        if previous and not previous.endswith(b"\n"):
+            previous += b"\n"
+        line = (json.dumps(record.to_dict()) + "\n").encode("utf-8")
+        return lambda temp: Path(temp).write_bytes(previous + line)
+
+    def weights_writer(self, model: Seq2Seq) -> Callable[[str], None]:
+        """A writer of the model's current weights, for `commit_checkpoint`."""
+        from safetensors.torch import save_model
+
+        return lambda temp: save_model(model, temp)
 
     def record_evaluation(self, record: EvaluationRecord) -> None:
         """Add a test score, replacing one of the same test set and decoding; update the card."""
@@ -245,13 +418,20 @@ class ModelDir:
         vocabulary = self.vocabulary()
         model = self.build()
         exported = ModelDir(target)
-        exported.prepare_new(force, hint="")
-        exported.save_weights(model, BEST, torch.float16 if half else None)
-        vocabulary.copy_to(exported.path)
-        for name in (CONFIG, METRICS, EVALUATIONS, NOTES):
-            if (self.path / name).is_file():
-                _copy_file(self.path / name, exported.path / name)
-        exported.write_card()
+        if exported.path.exists() and exported.path.resolve() == self.path.resolve():
+            raise ModelDirError(f"{target}: is the model being exported; export to a new directory")
+        exported.claim(force, hint="")
+        staged = exported.staging()
+        try:
+            staged.save_weights(model, BEST, torch.float16 if half else None)
+            vocabulary.copy_to(staged.path)
+            for name in (CONFIG, METRICS, EVALUATIONS, NOTES):
+                if (self.path / name).is_file():
+                    _copy_file(self._inside(self.path / name), staged.path / name)
+            staged.write_card()
+            exported.install(staged)
+        finally:
+            shutil.rmtree(staged.path, ignore_errors=True)
         return sum(path.stat().st_size for path in exported.path.iterdir() if path.is_file())
 
 
@@ -290,20 +470,17 @@ def _is_tied(model: Seq2Seq, name: str, stored: dict[str, torch.Tensor]) -> bool
     return any(other is target for key, other in parameters.items() if key in stored)
 
 
-def _json(path: Path) -> Any:
-    """A JSON file's content; an unreadable one is a `ModelDirError` naming it."""
+def _memory_bytes() -> int:
+    """Physical memory in bytes (0 where the platform does not say)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ModelDirError(f"{path}: unreadable ({error})") from None
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
 
 
-def _record(kind: Any, value: str | dict[str, Any], path: Path, number: int) -> Any:
-    """One record (a JSON line, or an already parsed row); errors name the file and line."""
-    try:
-        return kind.from_dict(json.loads(value) if isinstance(value, str) else value)
-    except ValueError as error:
-        raise ModelDirError(f"{path}:{number}: malformed record ({error})") from None
+def _is_temporary(name: str) -> bool:
+    """Whether `name` is an atomic write's temporary file (`.NAME.XXXX.tmp`)."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def _copy_file(source: Path, target: Path) -> None:

@@ -29,6 +29,7 @@ class DataDescription:
     corpus_pairs: int = 0
     train_pairs: int = 0
     valid_pairs: int = 0
+    fingerprint: str = ""  # SHA-256 of the data files ("" in directories of older versions)
 
     @property
     def from_stdin(self) -> bool:

@@ -44,12 +44,27 @@ def _make_metric(name: str, options: ScoreOptions, references: list[list[str]]) 
     from sacrebleu.metrics import BLEU, CHRF, TER
 
     if name == "bleu":
-        return BLEU(lowercase=options.lowercase, tokenize=options.tokenize, references=references)
+        try:
+            return BLEU(
+                lowercase=options.lowercase, tokenize=options.tokenize, references=references
+            )
+        except (ImportError, RuntimeError, OSError) as error:
+            raise NmtError(_tokenizer_problem(options.tokenize, error)) from None
     if name == "chrf":
         return CHRF(lowercase=options.lowercase, references=references)
     if name == "ter":
         return TER(references=references)
     raise NmtError(f"unknown metric {name!r}: choose from {', '.join(METRICS)}")
+
+
+def _tokenizer_problem(tokenize: str | None, error: Exception) -> str:
+    """One line on why a sacrebleu tokenizer cannot run (a missing extra, no network)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    install = next((line for line in lines if line.startswith("pip install")), None)
+    if install:
+        return f"the {tokenize} BLEU tokenizer needs an extra package: {install}"
+    reason = lines[0] if lines else type(error).__name__
+    return f"the {tokenize} BLEU tokenizer cannot start ({reason}; it downloads its model)"
 
 
 def corpus_scores(

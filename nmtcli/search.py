@@ -16,6 +16,7 @@ Shapes: B batch, K beam, V vocabulary, S source length, t steps so far, L layers
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -46,8 +47,14 @@ class SearchOptions:
             raise ValueError("beam size must be at least 1")
         if not 1 <= self.n_best <= self.beam_size:
             raise ValueError(f"n-best must be between 1 and the beam size ({self.beam_size})")
-        if self.max_length < 1 or self.min_length < 0 or self.max_length_ratio <= 0:
+        if self.max_length < 1 or self.min_length < 0:
             raise ValueError("lengths must be positive")
+        if not (math.isfinite(self.max_length_ratio) and self.max_length_ratio > 0):
+            raise ValueError(
+                f"max-length-ratio must be a positive number, not {self.max_length_ratio}"
+            )
+        if not math.isfinite(self.length_penalty):
+            raise ValueError(f"length-penalty must be a finite number, not {self.length_penalty}")
 
     def label(self) -> str:
         """How reports name this decoding: `greedy` or `beam 5, α 1.0`."""

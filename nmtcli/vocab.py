@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 VOCAB_FORMAT_VERSION = 1
 VOCAB_META = "vocab.json"
 MODEL_TYPES = ("unigram", "bpe")
+SIDES = ("src", "tgt")
 SAMPLE_PAIRS = 10_000  # pairs kept in memory to compute the summary statistics
 _TOO_HIGH = re.compile(r"Please set it to a value <= (\d+)")
 _TOO_LOW = re.compile(r"smaller than required_chars\. (\d+) vs (\d+)")
@@ -96,19 +97,10 @@ class Vocabulary:
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:
         """Load a vocabulary directory (or a model directory holding one)."""
-        meta_path = directory / VOCAB_META
-        if not meta_path.is_file():
-            raise VocabError(f"{directory}: no {VOCAB_META}; not a vocabulary or model directory")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            files, version = meta["files"], meta["format_version"]
-        except (ValueError, KeyError) as error:
-            raise VocabError(f"{meta_path}: malformed ({error})") from None
-        if version > VOCAB_FORMAT_VERSION:
-            raise VocabError(f"{meta_path}: format version {version} is newer than this nmtcli")
+        files, model_type = read_meta(directory)
         src = Tokenizer(directory / files["src"])
         tgt = src if files["tgt"] == files["src"] else Tokenizer(directory / files["tgt"])
-        return cls(src=src, tgt=tgt, joint=src is tgt, model_type=meta.get("model_type", "?"))
+        return cls(src=src, tgt=tgt, joint=src is tgt, model_type=model_type)
 
     def side(self, name: str) -> Tokenizer:
         """The tokenizer for side `src` or `tgt`."""
@@ -126,6 +118,37 @@ class Vocabulary:
                     atomic_write_bytes(directory / source.name, source.read_bytes())
         meta = tokenizer_meta(self.src.path.name, self.tgt.path.name, self.model_type)
         atomic_write_text(directory / VOCAB_META, json.dumps(meta, indent=2) + "\n")
+
+
+def read_meta(directory: Path) -> tuple[dict[str, str], str]:
+    """The `files` (src/tgt model names, inside `directory`) and model type of `vocab.json`."""
+    meta_path = directory / VOCAB_META
+    if not meta_path.is_file():
+        raise VocabError(f"{directory}: no {VOCAB_META}; not a vocabulary or model directory")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise VocabError(f"{meta_path}: malformed ({error})") from None
+    if not isinstance(meta, dict):
+        raise VocabError(f"{meta_path}: malformed (not a JSON object)")
+    version, files = meta.get("format_version"), meta.get("files")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise VocabError(f"{meta_path}: malformed (format_version is {version!r})")
+    if version > VOCAB_FORMAT_VERSION:
+        raise VocabError(f"{meta_path}: format version {version} is newer than this nmtcli")
+    if not isinstance(files, dict) or not all(isinstance(files.get(k), str) for k in SIDES):
+        raise VocabError(f"{meta_path}: malformed ('files' must map src and tgt to file names)")
+    for name in (files["src"], files["tgt"]):
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise VocabError(f"{meta_path}: {name!r} is not a file name inside {directory}")
+    return {side: files[side] for side in SIDES}, str(meta.get("model_type", "?"))
+
+
+def vocabulary_files(directory: Path) -> list[str]:
+    """The names of the vocabulary files in `directory` (vocab.json and each model's pair)."""
+    files, _ = read_meta(directory)
+    stems = {Path(name).stem for name in files.values()}
+    return [VOCAB_META, *(f"{stem}{suffix}" for stem in stems for suffix in (".model", ".vocab"))]
 
 
 def tokenizer_meta(src_file: str, tgt_file: str, model_type: str) -> dict:
@@ -150,20 +173,24 @@ class TrainedVocab:
 
 def _spool_pairs(
     pairs: Iterator[tuple[str, str]], src_file: Path, tgt_file: Path
-) -> tuple[list[tuple[str, str]], int]:
-    """Write each side to its own file (one pass, streamed); keep a sample for the summary."""
+) -> tuple[list[tuple[str, str]], int, int]:
+    """Write each side to its own file (one pass, streamed); keep a sample for the summary.
+
+    Returns the sample, the number of pairs, and how many of them hold a NUL character.
+    """
     sample: list[tuple[str, str]] = []
-    count = 0
+    count = nuls = 0
     with (
         src_file.open("w", encoding="utf-8") as src_out,
         tgt_file.open("w", encoding="utf-8") as tgt_out,
     ):
         for count, (src, tgt) in enumerate(pairs, start=1):  # noqa: B007 - count read after
+            nuls += "\0" in src or "\0" in tgt
             src_out.write(src + "\n")
             tgt_out.write(tgt + "\n")
             if len(sample) < SAMPLE_PAIRS:
                 sample.append((src, tgt))
-    return sample, count
+    return sample, count, nuls
 
 
 def _train_one(inputs: list[Path], options: VocabOptions, name: str) -> tuple[bytes, list[str]]:
@@ -249,7 +276,7 @@ def train_vocab(
         raise VocabError(f"--vocab-size {options.vocab_size} is too small (at least 8)")
     with tempfile.TemporaryDirectory(prefix="nmtcli-vocab-") as tmp:
         src_file, tgt_file = Path(tmp, "src.txt"), Path(tmp, "tgt.txt")
-        sample, count = _spool_pairs(read_pairs(spec, report), src_file, tgt_file)
+        sample, count, nuls = _spool_pairs(read_pairs(spec, report), src_file, tgt_file)
         jobs = (
             [("joint", "joint vocabulary", [src_file, tgt_file])]
             if options.joint
@@ -258,8 +285,9 @@ def train_vocab(
                 ("tgt", "target vocabulary", [tgt_file]),
             ]
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        warnings: list[str] = []
+        _make_directory(out_dir)
+        warnings = [f"{nuls:,} pair(s) contain NUL characters, as binary or UTF-16 files do"]
+        warnings = warnings if nuls else []
         for stem, label, inputs in jobs:
             model_bytes, job_warnings = _train_one(inputs, options, label)
             warnings += job_warnings
@@ -268,6 +296,16 @@ def train_vocab(
     meta = tokenizer_meta(*names, options.model_type) | {"options": asdict(options)}
     atomic_write_text(out_dir / VOCAB_META, json.dumps(meta, indent=2) + "\n")
     return TrainedVocab(Vocabulary.load(out_dir), sample, count, warnings)
+
+
+def _make_directory(path: Path) -> None:
+    """Create an output directory, or say in one line why it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise VocabError(f"{path}: cannot create the directory (a file is in the way)") from None
+    except OSError as error:
+        raise VocabError(f"{path}: cannot create the directory ({error.strerror})") from None
 
 
 def _write_model(path: Path, model_bytes: bytes) -> None:

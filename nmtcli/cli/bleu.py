@@ -42,7 +42,9 @@ def bleu(
     score_only: Annotated[
         bool, typer.Option("--score-only", "-b", help="Print only the score(s).")
     ] = False,
-    width: Annotated[int, typer.Option("--width", "-w", help="Decimals in scores.")] = 1,
+    width: Annotated[
+        int, typer.Option("--width", "-w", help="Decimals in scores.", min=0, max=20)
+    ] = 1,
     tokenize: Annotated[
         str | None,
         typer.Option(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -77,6 +78,11 @@ def boundary(function: F) -> F:
             return function(*args, **kwargs)
         except NmtError as error:
             fail(str(error))
+        except BrokenPipeError:
+            # The reader of stdout went away (`nmtcli translate ... | head -1`): stop quietly
+            # with the shell's status for SIGPIPE, 128 + 13 (Click would say 1).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except KeyboardInterrupt:
             error_line("interrupted")
             raise typer.Exit(130) from None

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, stdout
+from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, stdout, warn
 
 
 @app.command(epilog="Example: nmtcli info runs/en-fr   (no argument: the shipped model)")
@@ -29,7 +29,10 @@ def info(
     from nmtcli.shipped import model_or_default
     from nmtcli.views import model_card
 
-    summary = ModelDir.load(model_or_default(model)).summary()
+    model_dir = ModelDir.load(model_or_default(model))
+    summary = model_dir.summary()
+    for message in model_dir.warnings:
+        warn(message)
     if output_format == OutputFormat.json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return

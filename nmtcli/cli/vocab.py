@@ -22,7 +22,6 @@ from nmtcli.cli.common import (
     warn,
 )
 from nmtcli.corpus import CorpusSpec, SkipReport
-from nmtcli.views import vocabulary_table
 from nmtcli.vocab import VOCAB_META, VocabOptions, train_vocab
 
 
@@ -69,6 +68,8 @@ def vocab(
 
     Reserved ids: <pad>=0, <s>=1, </s>=2, <unk>=3.
     """
+    from nmtcli.views import vocabulary_table
+
     if (output / VOCAB_META).exists() and not force:
         fail(f"{output} already holds a vocabulary; use --force to replace it")
     spec = CorpusSpec(tsv=corpus, src=src_file, tgt=tgt_file)

@@ -35,6 +35,16 @@ class TrainingDefaults:
     scheduler: str  # inverse_sqrt, plateau or constant
 
 
+MAX_LAYERS = 64  # beyond any published encoder–decoder; a typo (1000000) fails at once
+MAX_WIDTH = 65_536  # embedding, hidden, model and feed-forward sizes
+MAX_HEADS = 1024
+
+
+def _bounded(name: str, value: int, low: int, high: int) -> None:
+    """Refuse a size outside [low, high] before anything is allocated."""
+    _require(low <= value <= high, f"{name} must be between {low} and {high:,}, not {value:,}")
+
+
 def _require(condition: bool, message: str) -> None:
     """Raise `ConfigError(message)` unless `condition`."""
     if not condition:
@@ -66,8 +76,10 @@ class RNNConfig:
             self.attention in ATTENTIONS,
             f"attention must be one of {', '.join(ATTENTIONS)}, not {self.attention!r}",
         )
-        _require(self.layers >= 1, "layers must be at least 1")
-        _require(self.emb_size >= 1 and self.hidden_size >= 2, "sizes must be positive")
+        _check_types(type(self), {f.name: getattr(self, f.name) for f in fields(self)})
+        _bounded("layers", self.layers, 1, MAX_LAYERS)
+        _bounded("emb-size", self.emb_size, 1, MAX_WIDTH)
+        _bounded("hidden-size", self.hidden_size, 2, MAX_WIDTH)
         _require(
             not self.bidirectional or self.hidden_size % 2 == 0,
             "a bidirectional encoder needs an even hidden-size (each direction has half)",
@@ -110,13 +122,15 @@ class TransformerConfig:
     tie_embeddings: bool = option(True, "Share embedding and output matrices.")
 
     def __post_init__(self) -> None:
-        _require(self.layers >= 1, "layers must be at least 1")
-        _require(self.heads >= 1, "heads must be at least 1")
+        _check_types(type(self), {f.name: getattr(self, f.name) for f in fields(self)})
+        _bounded("layers", self.layers, 1, MAX_LAYERS)
+        _bounded("heads", self.heads, 1, MAX_HEADS)
+        _bounded("d-model", self.d_model, 1, MAX_WIDTH)
+        _bounded("ff-size", self.ff_size, 1, MAX_WIDTH)
         _require(
             self.d_model % self.heads == 0,
             f"d-model ({self.d_model}) must be divisible by heads ({self.heads})",
         )
-        _require(self.ff_size >= 1, "ff-size must be positive")
         _require(0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)")
 
     def describe(self) -> str:

@@ -2,7 +2,8 @@
 
 `train_state.pt` holds weights, optimizer moments, the gradient scaler, progress counters (which
 also determine the learning rate) and the torch random state (dropout, scheduled sampling);
-`last.safetensors` the latest weights and `model.safetensors` the best ones.
+`last.safetensors` the latest weights, `model.safetensors` the best ones, and `metrics.jsonl`
+the validation record the checkpoint was saved for.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 import torch
 
-from nmtcli.modeldir import BEST, LAST, ModelDir
+from nmtcli.modeldir import BEST, LAST, METRICS, ModelDir
 from nmtcli.models import Seq2Seq
+from nmtcli.records import ValidationRecord
 from nmtcli.training.state import Progress
 
 
@@ -24,8 +26,13 @@ def save_checkpoint(
     scaler: torch.amp.GradScaler,
     progress: Progress,
     best: bool,
+    record: ValidationRecord | None = None,
 ) -> None:
-    """Write the resumable state, the last weights, and the best weights if `best`."""
+    """Commit the resumable state with the last weights, the best ones if `best`, and `record`.
+
+    The files are committed together (`ModelDir.commit_checkpoint`), so a run killed at any
+    instant resumes from a checkpoint whose files agree with each other.
+    """
     device = next(model.parameters()).device
     state: dict[str, Any] = {
         "model": model.state_dict(),
@@ -36,10 +43,11 @@ def save_checkpoint(
     }
     if device.type == "cuda":
         state["cuda_rng"] = torch.cuda.get_rng_state(device)
-    model_dir.save_train_state(state)
-    model_dir.save_weights(model, LAST)
-    if best:
-        model_dir.save_weights(model, BEST)
+    weights = model_dir.weights_writer(model)
+    files = {LAST: weights} | ({BEST: weights} if best else {})
+    if record is not None:
+        files[METRICS] = model_dir.metrics_with(record)
+    model_dir.commit_checkpoint(progress.step, state, files)
 
 
 def restore_rng(state: dict[str, Any], device: torch.device) -> None:

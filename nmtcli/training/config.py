@@ -74,13 +74,26 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
+        check_types(self)
         for ok, message in self._checks():
             if not ok:
                 raise ConfigError(message)
 
     def _checks(self) -> list[tuple[bool, str]]:
         """(condition, message) for every rule a valid config satisfies."""
+        positive = ("lr", "clip_norm", "plateau_factor", "log_every")
         return [
+            *(
+                (_positive(getattr(self, n)), f"{_flag(n)} must be a positive number")
+                for n in positive
+            ),
+            (self.valid_bleu_sentences >= 0, "valid-bleu-sentences must not be negative"),
+            (
+                self.valid_every >= 0 and self.patience >= 0,
+                "valid-every and patience must not be negative",
+            ),
+            (self.plateau_patience >= 1, "plateau-patience must be at least 1"),
+            (self.vocab_size >= 8, "vocab-size must be at least 8"),
             (self.batch_tokens >= 16, "batch-tokens must be at least 16"),
             (0.0 <= self.teacher_forcing <= 1.0, "teacher-forcing must be in [0, 1]"),
             (0.0 <= self.label_smoothing < 1.0, "label-smoothing must be in [0, 1)"),
@@ -112,6 +125,31 @@ class TrainConfig:
 
 
 TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
+_KINDS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _flag(name: str) -> str:
+    """An option's name as typed (`clip_norm` -> `clip-norm`)."""
+    return name.replace("_", "-")
+
+
+def _positive(value: float | None) -> bool:
+    """Whether an optional number is unset, or finite and above zero."""
+    return value is None or (math.isfinite(value) and value > 0)
+
+
+def check_types(config: TrainConfig) -> None:
+    """Refuse a value of the wrong type (`max_epochs: "5"` in YAML) with the option's name."""
+    for spec in fields(config):
+        value, kind = getattr(config, spec.name), str(spec.type)
+        allowed = _KINDS[kind.split(" |")[0]]
+        if value is None and "None" in kind:
+            continue
+        if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
+            wanted = {"int": "an integer", "float": "a number", "str": "a string"}.get(
+                kind.split(" |")[0], "true or false"
+            )
+            raise ConfigError(f"{_flag(spec.name)} must be {wanted}, not {value!r}")
 
 
 def train_config_to_dict(config: TrainConfig) -> dict[str, Any]:

@@ -105,6 +105,11 @@ def resolve_request(values: dict[str, Any]) -> TrainRequest:
 
 def data_options(values: dict[str, Any]) -> DataOptions:
     """Corpus, validation and vocabulary locations."""
+    for name in DATA_FIELDS & values.keys():
+        kind = bool if name == "skip_invalid" else (str, Path)
+        if values[name] is not None and not isinstance(values[name], kind):
+            wanted = "true or false" if kind is bool else "a file or directory name"
+            raise ConfigError(f"{name.replace('_', '-')} must be {wanted}, not {values[name]!r}")
     if values.get("corpus") is None and values.get("src_file") is None:
         raise ConfigError("give a corpus (TSV, or --src-file and --tgt-file), or --resume DIR")
     corpus = CorpusSpec(values.get("corpus"), values.get("src_file"), values.get("tgt_file"))

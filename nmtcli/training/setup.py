@@ -5,6 +5,7 @@ The resolved run configuration is saved in `config.json`, which is all `--resume
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -16,9 +17,9 @@ from typing import Any
 import torch
 
 from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, read_pairs
-from nmtcli.errors import CorpusError
+from nmtcli.errors import CorpusError, ModelDirError
 from nmtcli.modeldir import ModelDir
-from nmtcli.models import VocabSizes, build_model
+from nmtcli.models import VocabSizes
 from nmtcli.runconfig import DataDescription, Hardware, RunConfig
 from nmtcli.training.checkpoint import restore_rng
 from nmtcli.training.config import TrainConfig
@@ -92,48 +93,98 @@ def prepare_data(
             f"held out {len(valid_indices):,} of {len(corpus):,} pairs for validation "
             f"(seed {train.seed})"
         )
-    training = corpus.subset(train_indices, keep_text=False)
-    kept = within_length(training, train.max_length)
-    if len(kept) < len(training):
-        notify(
-            f"skipped {len(training) - len(kept):,} training pairs longer than "
-            f"{train.max_length} pieces"
-        )
-        training = training.subset(kept, keep_text=False)
+    training = _length_filtered(
+        corpus.subset(train_indices, keep_text=False), train, "training", notify
+    )
+    valid = _length_filtered(valid, train, "validation", notify)
     if len(training) == 0:
         raise CorpusError(
             f"{data.corpus.describe()}: no training pairs left after holding out validation"
         )
+    if len(valid) == 0:
+        raise CorpusError(f"no validation pairs of at most {train.max_length} pieces")
     description = DataDescription(
-        data.corpus, data.valid, data.skip_invalid, len(corpus), len(training), len(valid)
+        data.corpus,
+        data.valid,
+        data.skip_invalid,
+        len(corpus),
+        len(training),
+        len(valid),
+        fingerprint(data),
     )
     return training, valid, description
 
 
+def _length_filtered(
+    data: ParallelData, train: TrainConfig, label: str, notify: Notify
+) -> ParallelData:
+    """The pairs of at most --max-length pieces on both sides, saying how many were skipped."""
+    kept = within_length(data, train.max_length)
+    if len(kept) == len(data):
+        return data
+    notify(f"skipped {len(data) - len(kept):,} {label} pairs longer than {train.max_length} pieces")
+    return data.subset(kept, keep_text=data.tgt_text is not None)
+
+
+def fingerprint(data: DataOptions) -> str:
+    """A SHA-256 of the corpus and validation files' bytes, to recognise them on --resume."""
+    digest = hashlib.sha256()
+    for spec in (data.corpus, data.valid):
+        for name in () if spec is None else (spec.tsv, spec.src, spec.tgt):
+            if name is not None:
+                with open(name, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) -> TrainingJob:
-    """Set up a fresh run: output directory, vocabulary, data, model, `config.json`."""
+    """Set up a fresh run: vocabulary, data, model and `config.json`.
+
+    They are built and checked beside the output directory, which is replaced only once all of
+    them are ready, so a bad corpus never costs the model already there (`--force` or not).
+    """
     model_dir, data, train = ModelDir(request.output), request.data, request.train
     with tempfile.TemporaryDirectory(prefix="nmtcli-train-") as scratch:
         spooled = replace(data, corpus=spool_stdin(data.corpus, Path(scratch)))
         if dist.is_main:
-            model_dir.prepare_new(force)
-            _prepare_vocab(spooled, train, model_dir, notify)
+            created = not model_dir.path.exists()
+            model_dir.claim(force)
+            staged = model_dir.staging()
+            try:
+                vocabulary = _prepare_vocab(spooled, train, staged, notify)
+                training, valid, description = prepare_data(spooled, train, vocabulary, notify)
+                run = _run_config(request, vocabulary, description, dist)
+                staged.write_run(run)
+                model_dir.install(staged)
+            except BaseException:
+                if created:  # leave no empty directory behind a run that never started
+                    shutil.rmtree(model_dir.path, ignore_errors=True)
+                raise
+            finally:
+                shutil.rmtree(staged.path, ignore_errors=True)
         dist.barrier()
         vocabulary = Vocabulary.load(model_dir.path)
-        training, valid, description = prepare_data(spooled, train, vocabulary, notify)
-    sizes = VocabSizes(vocabulary.src.size, vocabulary.tgt.size, vocabulary.joint)
-    run = RunConfig(
+        if not dist.is_main:
+            training, valid, description = prepare_data(spooled, train, vocabulary, notify)
+            run = _run_config(request, vocabulary, description, dist)
+    torch.manual_seed(train.seed)
+    model = model_dir.new_model()
+    return TrainingJob(model, run, vocabulary, training, valid, model_dir, dist)
+
+
+def _run_config(
+    request: TrainRequest, vocabulary: Vocabulary, description: DataDescription, dist: DistInfo
+) -> RunConfig:
+    """The run configuration of a new run (the corpus as given, not its stdin spool)."""
+    return RunConfig(
         model=request.model,
-        vocab=sizes,
-        train=train,
-        data=replace(description, corpus=data.corpus),
+        vocab=VocabSizes(vocabulary.src.size, vocabulary.tgt.size, vocabulary.joint),
+        train=request.train,
+        data=replace(description, corpus=request.data.corpus),
         hardware=Hardware(dist.describe(), dist.world),
     )
-    torch.manual_seed(train.seed)
-    model = build_model(request.model, sizes)
-    if dist.is_main:
-        model_dir.write_run(run)
-    return TrainingJob(model, run, vocabulary, training, valid, model_dir, dist)
 
 
 def resume_job(
@@ -141,6 +192,10 @@ def resume_job(
 ) -> TrainingJob:
     """Continue the run saved in `directory` exactly where it stopped."""
     model_dir = ModelDir.load(directory)
+    if dist.is_main:
+        model_dir.lock()
+        model_dir.recover()
+    dist.barrier()
     run = model_dir.run
     state = model_dir.load_train_state(dist.device)
     train = resumed_train_config(run.train, typed)
@@ -148,16 +203,8 @@ def resume_job(
     saved = _saved_data(run)
     data = DataOptions(saved.corpus, saved.valid, skip_invalid=saved.skip_invalid)
     training, valid, description = prepare_data(data, train, vocabulary, lambda _: None)
-    if description.corpus_pairs != saved.corpus_pairs:
-        raise CorpusError(
-            f"{data.corpus.describe()}: the corpus changed since training started "
-            f"({description.corpus_pairs:,} pairs, was {saved.corpus_pairs:,}); "
-            "resuming would not continue the same run"
-        )
-    model = model_dir.new_model()
-    model.load_state_dict(state["model"])
-    restore_rng(state, dist.device)
-    progress = Progress(**state["progress"])
+    _check_same_data(data, saved, description)
+    model, progress = _restored(model_dir, state, dist.device)
     notify(f"resuming {directory} at step {progress.step} (epoch {progress.epoch + 1})")
     if train != run.train:
         run = replace(run, train=train)
@@ -166,6 +213,35 @@ def resume_job(
     job = TrainingJob(model, run, vocabulary, training, valid, model_dir, dist, progress)
     job.optimizer_state, job.scaler_state = state["optimizer"], state.get("scaler") or None
     return job
+
+
+def _check_same_data(data: DataOptions, saved: DataDescription, now: DataDescription) -> None:
+    """Refuse to resume on data other than the run started with."""
+    changed = now.corpus_pairs != saved.corpus_pairs or (
+        saved.fingerprint and now.fingerprint != saved.fingerprint
+    )
+    if changed:
+        raise CorpusError(
+            f"{data.corpus.describe()}: the training data changed since the run started "
+            f"({now.corpus_pairs:,} pairs, was {saved.corpus_pairs:,}; SHA-256 "
+            f"{now.fingerprint[:12]}, was {saved.fingerprint[:12] or '?'}); resuming would not "
+            "continue the same run: restore the data, or start a new run"
+        )
+
+
+def _restored(
+    model_dir: ModelDir, state: dict[str, Any], device: torch.device
+) -> tuple[Any, Progress]:
+    """The model and progress counters of a saved training state."""
+    model = model_dir.new_model()
+    try:
+        model.load_state_dict(state["model"])
+        progress = Progress(**state["progress"])
+    except (RuntimeError, TypeError) as error:
+        message = str(error).splitlines()[0]
+        raise ModelDirError(f"{model_dir.path}: training state does not fit ({message})") from None
+    restore_rng(state, device)
+    return model, progress
 
 
 def _saved_data(run: RunConfig) -> DataDescription:

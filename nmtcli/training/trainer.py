@@ -210,10 +210,10 @@ class Trainer:
         score = self.dist.broadcast_float(None if result is None else result.score(metric))
         improved = self.progress.update_best(score, metric, self.config.plateau_patience)
         if result is not None:
-            self._save(best=improved)
+            self._stamp_time()
             record = self._record(result, improved)
+            self._save(best=improved, record=record)
             self.window = Window()
-            self.job.model_dir.append_metric(record)
             self.job.model_dir.write_card()
             self.reporter.validation(record)
         self.dist.barrier()
@@ -238,11 +238,18 @@ class Trainer:
             best=improved,
         )
 
-    def _save(self, best: bool) -> None:
-        """Checkpoint on the main rank, with the training time up to now."""
+    def _save(self, best: bool, record: ValidationRecord | None = None) -> None:
+        """Checkpoint on the main rank, with the training time up to now (and `record`)."""
         if not self.dist.is_main:
             return
-        progress = self.progress
-        progress.train_seconds = self.saved_seconds + (time.monotonic() - self.run_start)
+        progress, job = self.progress, self.job
+        if record is None:  # a validation's checkpoint keeps the time its record shows
+            self._stamp_time()
         progress.last_save_step = progress.step
-        save_checkpoint(self.job.model_dir, self.model, self.optimizer, self.scaler, progress, best)
+        save_checkpoint(
+            job.model_dir, self.model, self.optimizer, self.scaler, progress, best, record
+        )
+
+    def _stamp_time(self) -> None:
+        """Bring the training time over all runs up to now."""
+        self.progress.train_seconds = self.saved_seconds + (time.monotonic() - self.run_start)
