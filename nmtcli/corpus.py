@@ -95,21 +95,25 @@ def read_raw_lines(path: str) -> Iterator[tuple[int, bytes]]:
             handle.close()
 
 
-def decode_line(path: str, number: int, raw: bytes) -> str:
-    """Decode one line as UTF-8, or raise `CorpusError` naming its file and line."""
+def decode_line(path: str, number: int, raw: bytes, strip_bom: bool = True) -> str:
+    """Decode one line as UTF-8, or raise `CorpusError` naming its file and line.
+
+    A byte-order mark opening the file is dropped unless `strip_bom` is False (sacreBLEU
+    keeps it, and `nmtcli bleu` scores as sacreBLEU does).
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise CorpusError(
             f"{display_name(path)}:{number}: invalid UTF-8 (byte {error.start + 1} of the line)"
         ) from None
-    return text.lstrip("\ufeff") if number == 1 else text
+    return text.lstrip("\ufeff") if number == 1 and strip_bom else text
 
 
-def read_lines(path: str) -> Iterator[str]:
+def read_lines(path: str, strip_bom: bool = True) -> Iterator[str]:
     """Yield each line of a text file as a `str` (no line ending); invalid UTF-8 is an error."""
     for number, raw in read_raw_lines(path):
-        yield decode_line(path, number, raw)
+        yield decode_line(path, number, raw, strip_bom)
 
 
 def _parse_tsv_line(text: str) -> tuple[str, str]:

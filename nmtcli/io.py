@@ -43,8 +43,11 @@ def write_point(label: str) -> None:
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Create `path` atomically: `write(temp_path)` fills a temporary file that is then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
     os.close(handle)
     try:
         write(temp)
@@ -53,6 +56,9 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
             os.fsync(written.fileno())
         write_point(f"{path.name} written, not renamed")
         os.replace(temp, path)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from nmtcli.card import ModelSummary, card_markdown
-from nmtcli.errors import ConfigError, ModelDirError, NmtError, TrainingError
+from nmtcli.errors import ConfigError, ModelDirError, NmtError, OutputError, TrainingError
 from nmtcli.io import atomic_write, atomic_write_text, fsync_directory, write_point
 from nmtcli.models import Seq2Seq, build_model, parameter_tree
 from nmtcli.records import EvaluationRecord, ValidationRecord
@@ -81,8 +81,12 @@ class ModelDir:
 
     @classmethod
     def holds_model(cls, path: Path) -> bool:
-        """Whether `path` looks like a model directory (has a run configuration)."""
-        return (Path(path) / CONFIG).is_file()
+        """Whether `path` looks like a model directory (has a run configuration of nmtcli's)."""
+        try:
+            values = json.loads((Path(path) / CONFIG).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+        return isinstance(values, dict) and {"format_version", "model"} <= values.keys()
 
     # -- one writer ----------------------------------------------------------------------------
 
@@ -131,6 +135,12 @@ class ModelDir:
             raise ModelDirError(
                 f"{path} already exists and is not empty; use --force to overwrite it"
                 + hint.replace("DIR", str(path))
+            )
+        clashes = [name for name in OWN_FILES if (path / name).exists()]
+        if force and clashes and not self.holds_model(path):
+            raise ModelDirError(
+                f"{path} is not an nmtcli model directory, and --force would replace its "
+                f"{clashes[0]}; choose another directory"
             )
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -323,18 +333,27 @@ class ModelDir:
         its new content to a given path. A failure to write (a full disk) leaves the previous
         checkpoint as it was and says so.
         """
+        from safetensors import SafetensorError
+
         pending = {name: self.path / f".{name}{PENDING}{step}" for name in files}
         try:
             for name, write in files.items():
                 atomic_write(pending[name], write)
             state = state | {"commit": {"step": step, "files": list(files)}}
             atomic_write(self.path / STATE, lambda temp: torch.save(state, temp))
-        except OSError as error:
+        except (OutputError, RuntimeError, SafetensorError) as error:
+            # torch.save and safetensors report a failed write (a full disk) as their own errors
             for path in pending.values():
                 path.unlink(missing_ok=True)
+            reason = (
+                str(error).rpartition("(")[2].rstrip(")")
+                if isinstance(error, OutputError)
+                else None
+            )
             raise TrainingError(
                 f"could not write the checkpoint of step {step} to {self.path} "
-                f"({error.strerror or error}); the previous checkpoint there is intact"
+                f"({reason or 'the write failed: is the disk full?'}); "
+                "the previous checkpoint there is intact"
             ) from None
         for name, path in pending.items():
             os.replace(path, self.path / name)

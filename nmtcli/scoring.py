@@ -105,8 +105,8 @@ def format_scores(results: list[MetricResult], as_json: bool, score_only: bool) 
 
 
 def read_scoring_lines(path: str) -> list[str]:
-    """Lines as sacrebleu reads them: trailing whitespace removed."""
-    return [line.rstrip() for line in read_lines(path)]
+    """Lines as sacrebleu reads them: trailing whitespace removed, a byte-order mark kept."""
+    return [line.rstrip() for line in read_lines(path, strip_bom=False)]
 
 
 def read_for_scoring(hypotheses: str, references: list[str]) -> tuple[list[str], list[list[str]]]:
