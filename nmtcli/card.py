@@ -27,6 +27,7 @@ class ModelSummary:
     best: ValidationRecord | None
     evaluations: list[EvaluationRecord] = field(default_factory=list)
     notes: str = ""
+    problem: str | None = None  # why the model has not learned, if its validations say so
 
     def to_dict(self) -> dict[str, Any]:
         """What `nmtcli info --format json` prints."""
@@ -37,6 +38,7 @@ class ModelSummary:
             "training": self.last.to_dict() if self.last else {},
             "best": self.best.to_dict() if self.best else None,
             "evaluations": [row.to_dict() for row in self.evaluations],
+            "warning": self.problem,
         }
 
 
@@ -145,6 +147,8 @@ def _training_markdown(summary: ModelSummary) -> list[str]:
             f"- best validation (step {best.step:,}): BLEU {best.valid_bleu:.2f}, "
             f"loss {best.valid_loss:.3f}, perplexity {best.valid_ppl:.2f}"
         )
+    if summary.problem:
+        lines += ["", f"**Warning:** {summary.problem}."]
     return [*lines, ""]
 
 

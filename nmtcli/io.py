@@ -6,6 +6,7 @@ A process killed at any moment leaves either the old file or the new one, never 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,3 +122,13 @@ def replacing_output(path: Path, inputs: tuple[str | None, ...] = ()) -> Iterato
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def output_stream(path: Path | None, inputs: tuple[str | None, ...] = ()) -> Iterator[TextIO]:
+    """stdout when `path` is None, else a `replacing_output` for it."""
+    if path is None:
+        yield sys.stdout
+        return
+    with replacing_output(path, inputs) as stream:
+        yield stream

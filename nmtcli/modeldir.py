@@ -39,7 +39,7 @@ from nmtcli.card import ModelSummary, card_markdown
 from nmtcli.errors import ConfigError, ModelDirError, NmtError, OutputError, TrainingError
 from nmtcli.io import atomic_write, atomic_write_text, fsync_directory, write_point
 from nmtcli.models import Seq2Seq, build_model, parameter_tree
-from nmtcli.records import EvaluationRecord, ValidationRecord
+from nmtcli.records import EvaluationRecord, ValidationRecord, learning_problem
 from nmtcli.runconfig import RunConfig
 from nmtcli.vocab import VOCAB_META, Vocabulary, vocabulary_files
 
@@ -308,6 +308,7 @@ class ModelDir:
             best=best[-1] if best else None,
             evaluations=self.evaluations(),
             notes=self.notes(),
+            problem=learning_problem(records, self.run.train.valid_bleu_sentences > 0),
         )
 
     # -- writing during and after training ------------------------------------------------------

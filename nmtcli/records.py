@@ -61,6 +61,8 @@ class ValidationRecord(_Record):
     train_seconds: float
     tokens: int
     best: bool
+    empty_outputs: float = 0.0  # share of greedy validation translations that are empty
+    same_outputs: float = 0.0  # share equal to the most frequent one
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,28 @@ class EvaluationRecord(_Record):
     def same_test(self, other: EvaluationRecord) -> bool:
         """Whether `other` scores the same test set with the same decoding (it replaces this)."""
         return (self.test, self.decoding) == (other.test, other.decoding)
+
+
+NOT_LEARNED_BLEU = 1.0
+DEGENERATE_SHARE = 0.5
+
+
+def learning_problem(records: list[ValidationRecord], bleu_measured: bool = True) -> str | None:
+    """Why the validations say a model has not learned to translate, or None if they do not."""
+    if not records:
+        return None
+    last, problems = records[-1], []
+    if bleu_measured and max(r.valid_bleu for r in records) < NOT_LEARNED_BLEU:
+        problems.append(f"validation BLEU never reached {NOT_LEARNED_BLEU:g}")
+    if last.empty_outputs > DEGENERATE_SHARE:
+        problems.append(f"{last.empty_outputs:.0%} of its validation translations are empty")
+    if last.same_outputs > DEGENERATE_SHARE:
+        problems.append(f"{last.same_outputs:.0%} of them are the same sentence")
+    if len(records) > 1 and min(r.valid_loss for r in records[1:]) >= records[0].valid_loss:
+        problems.append("the validation loss never fell")
+    if not problems:
+        return None
+    return (
+        "this model has not learned to translate (" + "; ".join(problems) + "): train longer "
+        "(--max-steps, --max-time), on more data, or with a smaller model"
+    )

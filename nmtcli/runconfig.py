@@ -14,7 +14,7 @@ from nmtcli import __version__
 from nmtcli.corpus import STDIN, CorpusSpec
 from nmtcli.errors import ConfigError
 from nmtcli.models.config import ModelConfig, VocabSizes, model_config_from_dict
-from nmtcli.training.config import TRAIN_FIELDS, TrainConfig
+from nmtcli.training.config import TrainConfig
 
 FORMAT_VERSION = 1
 
@@ -90,7 +90,7 @@ class RunConfig:
                 vocab=VocabSizes(
                     _int(vocab, "src_size"), _int(vocab, "tgt_size"), bool(vocab["joint"])
                 ),
-                train=TrainConfig(**_known(_section(values, "train"), TRAIN_FIELDS)),
+                train=TrainConfig(**_known(_section(values, "train"), _names(TrainConfig))),
                 data=None if not data else _data(data),
                 hardware=None if not hardware else Hardware(**_known(hardware, _names(Hardware))),
                 nmtcli_version=str(values.get("nmtcli_version", "?")),

@@ -49,6 +49,11 @@ class SearchOptions:
             raise ValueError(f"n-best must be between 1 and the beam size ({self.beam_size})")
         if self.max_length < 1 or self.min_length < 0:
             raise ValueError("lengths must be positive")
+        if self.min_length > self.max_length:
+            raise ValueError(
+                f"--min-length {self.min_length} can never be met: --max-length "
+                f"{self.max_length} ends every translation first"
+            )
         if not (math.isfinite(self.max_length_ratio) and self.max_length_ratio > 0):
             raise ValueError(
                 f"max-length-ratio must be a positive number, not {self.max_length_ratio}"
@@ -81,6 +86,12 @@ def length_penalty(length: int, alpha: float) -> float:
 def sequence_score(log_prob: float, length: int, alpha: float) -> float:
     """The score search reports for a hypothesis of `length` tokens (EOS included)."""
     return log_prob / length_penalty(length, alpha)
+
+
+def min_length_unmet(source_length: int, options: SearchOptions) -> bool:
+    """Whether the length limit for a source of `source_length` pieces ends before min_length."""
+    by_ratio = math.floor(source_length * options.max_length_ratio) + LENGTH_SLACK
+    return options.min_length > min(by_ratio, options.max_length)
 
 
 def length_limits(batch: Batch, options: SearchOptions) -> Tensor:

@@ -17,7 +17,13 @@ from torch import Tensor
 from nmtcli.batch import EOS_PIECE, make_batch
 from nmtcli.device import autocast, autocast_dtype, resolve_device
 from nmtcli.modeldir import ModelDir
-from nmtcli.search import Hypothesis, SearchOptions, forced_decode, translate_ids
+from nmtcli.search import (
+    Hypothesis,
+    SearchOptions,
+    forced_decode,
+    min_length_unmet,
+    translate_ids,
+)
 from nmtcli.vocab import Tokenizer
 
 if TYPE_CHECKING:
@@ -86,6 +92,7 @@ class Translator:
         self.device = resolve_device(device)
         self.autocast_dtype = autocast_dtype(precision, self.device)
         self.model = self.model_dir.build(weights, self.device)
+        self.min_length_unmet = 0  # sentences whose length limit came before --min-length
 
     @property
     def has_attention(self) -> bool:
@@ -112,6 +119,7 @@ class Translator:
         texts = [line.strip() for line in lines]
         ids = src_tokenizer.encode_many(texts)
         wanted = [i for i, text in enumerate(texts) if text]
+        self.min_length_unmet += sum(min_length_unmet(len(ids[i]), options) for i in wanted)
         with autocast(self.autocast_dtype, self.device):
             decoded = translate_ids(
                 self.model, [ids[i] for i in wanted], options, self.device, batch_size

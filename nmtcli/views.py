@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -154,6 +155,8 @@ def model_facts(summary: ModelSummary) -> Table:
         table.add_row(
             f"test: {row.test}", f"BLEU {row.bleu:.2f}, chrF {row.chrf:.2f} ({row.decoding})"
         )
+    if summary.problem:
+        table.add_row("[yellow]warning[/]", escape(summary.problem))
     return table
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import signal
 from contextlib import contextmanager
-from dataclasses import Field, fields
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,11 +26,11 @@ from nmtcli.cli.common import (
     note,
     plain_option,
     stderr,
+    warn,
 )
 from nmtcli.cli.options import keyword, with_options
-from nmtcli.models.config import CONFIG_CLASSES, field_help
 from nmtcli.progress import end_line, reporter_for, start_line
-from nmtcli.training.config import TrainConfig, option_help
+from nmtcli.training.options import option_specs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,38 +38,22 @@ if TYPE_CHECKING:
     from nmtcli.training.state import Outcome
     from nmtcli.training.trainer import Trainer
 
-DATA, MODEL, TRAIN = "Data", "Model", "Training"
+DATA = "Data"
 # Parameters that steer the command rather than describe the run.
 CONTROLS = frozenset({"config", "resume", "force"})
 TYPED = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # Click parameter sources the user chose
-KINDS = {"int": int, "float": float, "bool": bool, "str": str}
-
-
-def _config_option(spec: Field[Any], help: str, panel: str) -> inspect.Parameter:
-    """The `--flag` of one config field: its type, choices, panel and help from the field."""
-    name, meta = spec.name, spec.metadata
-    flag = "--" + name.replace("_", "-")
-    kind: Any = KINDS[str(spec.type).split(" |")[0]]
-    if meta.get("text"):
-        kind = str
-    if "choices" in meta:
-        kind = Enum(name.title(), {choice: choice for choice in meta["choices"]}, type=str)
-    if kind is bool:
-        flag = f"{flag}/{meta.get('flag', '--no-' + flag[2:])}"
-    option = typer.Option(
-        flag, help=help, rich_help_panel=meta.get("panel", panel), show_default=False
-    )
-    return keyword(name, Annotated[kind | None, option], None)
 
 
 def _config_options() -> list[inspect.Parameter]:
-    """One option per model field (every architecture's) and per training field, in order."""
-    model: dict[str, inspect.Parameter] = {}
-    for cls in CONFIG_CLASSES.values():
-        for spec in fields(cls):
-            model.setdefault(spec.name, _config_option(spec, field_help(spec.name), MODEL))
-    train = [_config_option(spec, option_help(spec.name), TRAIN) for spec in fields(TrainConfig)]
-    return [*model.values(), *train]
+    """One Typer option per model and training field (`option_specs`), each defaulting to None."""
+    parameters = []
+    for spec in option_specs():
+        kind: Any = spec.kind
+        if spec.choices:
+            kind = Enum(spec.name.title(), {c: c for c in spec.choices}, type=str)
+        option = plain_option(spec.flags, help=spec.help, rich_help_panel=spec.panel)
+        parameters.append(keyword(spec.name, Annotated[kind | None, option], None))
+    return parameters
 
 
 DATA_HELP = {
@@ -201,3 +184,5 @@ def _report_end(outcome: Outcome, trainer: Trainer) -> None:
         raise typer.Exit(130)
     note(end_line(outcome, trainer.config.early_stop_metric))
     note(f"model saved in {directory}/")
+    if problem := trainer.job.model_dir.summary().problem:
+        warn(problem)

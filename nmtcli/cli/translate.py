@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import boundary, color_enabled, plain_option, stderr, stdout
+from nmtcli.cli.common import boundary, color_enabled, plain_option, stderr, stdout, warn
 from nmtcli.cli.options import (
     ATTENTION,
     SEARCH,
@@ -26,7 +25,7 @@ from nmtcli.cli.options import (
     with_search_options,
 )
 from nmtcli.corpus import STDIN, read_lines
-from nmtcli.io import check_output, replacing_output
+from nmtcli.io import check_output, output_stream
 from nmtcli.output import Format, Level, OutputPlan
 
 if TYPE_CHECKING:
@@ -122,21 +121,17 @@ def translate(
     interactive = not sentences and input_file is None and sys.stdin.isatty()
     chunk = 1 if interactive else batch_size * 16
     layout = translator.model.attention_layout
-    with _output(output_file, input_file) as out:
+    with output_stream(output_file, (input_file,)) as out:
         for index, translation in enumerate(translator.translate(lines, search, batch_size, chunk)):
             _emit(translation, index, out, plan, sink, layout)
     if sink is not None:
         sink.save()
-
-
-@contextmanager
-def _output(path: Path | None, input_file: str | None) -> Iterator[TextIO]:
-    """stdout, or a file that replaces `path` only once every line is written."""
-    if path is None:
-        yield sys.stdout
-        return
-    with replacing_output(path, (input_file,)) as stream:
-        yield stream
+    if unmet := translator.min_length_unmet:
+        warn(
+            f"--min-length {search.min_length} was not met for {unmet:,} sentence(s): "
+            f"--max-length-ratio {search.max_length_ratio:g} allows only that many pieces "
+            "per source piece, plus 10"
+        )
 
 
 def _emit(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from nmtcli.device import DEVICES, PRECISIONS
@@ -30,17 +30,23 @@ class TrainConfig:
     """Everything about a training run except the model architecture."""
 
     # vocabulary (when nmtcli builds it)
-    vocab_size: int = option(8000, "SentencePiece size when building the vocabulary.")
+    vocab_size: int | None = option(
+        None, "SentencePiece size when building the vocabulary (default: from the corpus size)."
+    )
     model_type: str = option("unigram", "SentencePiece unigram or bpe.")
     separate_vocab: bool = option(False, "One vocabulary per side.", flag="--joint-vocab")
     # data
     valid_size: int = option(1000, "Pairs to hold out when --valid is not given.", panel=VALID)
     max_length: int = option(128, "Skip training pairs longer than this many pieces.")
-    batch_tokens: int = option(4096, "Padded tokens per batch, the longer side counted.")
+    batch_tokens: int | None = option(
+        None, "Padded tokens per batch, the longer side counted (default: from the corpus)."
+    )
     # optimisation
     lr: float | None = option(None, "Peak learning rate (the architecture's default).")
     scheduler: str = option("auto", "auto (the architecture's), inverse_sqrt, plateau, constant.")
-    warmup: int | None = option(None, f"Warm-up steps ({DEFAULT_WARMUP} for inverse_sqrt, else 0).")
+    warmup: int | None = option(
+        None, "Warm-up steps (default: a share of the planned steps for inverse_sqrt, else 0)."
+    )
     plateau_factor: float = option(0.5, "Learning-rate factor at each plateau.")
     plateau_patience: int = option(2, "Validations without improvement before a reduction.")
     label_smoothing: float = option(0.1, "Label smoothing ε.")
@@ -55,7 +61,11 @@ class TrainConfig:
         None, "Stop after this long, e.g. 600, 10m, 2h (this run).", text=True
     )
     # validation
-    valid_every: int = option(0, "Validate every N steps (0: each epoch).", panel=VALID)
+    valid_every: int | None = option(
+        None,
+        "Validate every N steps (0: each epoch; default: from the planned steps).",
+        panel=VALID,
+    )
     valid_bleu_sentences: int = option(
         500, "Sentences translated for validation BLEU.", panel=VALID
     )
@@ -72,6 +82,8 @@ class TrainConfig:
     log_every: float = option(
         30.0, "Seconds between log lines when stderr is not a terminal.", panel=RUNTIME
     )
+    # what `nmtcli.training.plan` filled in, and why (not an option)
+    derived: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -88,13 +100,11 @@ class TrainConfig:
                 for n in positive
             ),
             (self.valid_bleu_sentences >= 0, "valid-bleu-sentences must not be negative"),
-            (
-                self.valid_every >= 0 and self.patience >= 0,
-                "valid-every and patience must not be negative",
-            ),
+            (self.patience >= 0, "patience must not be negative"),
+            (self.valid_every is None or self.valid_every >= 0, "valid-every must not be negative"),
             (self.plateau_patience >= 1, "plateau-patience must be at least 1"),
-            (self.vocab_size >= 8, "vocab-size must be at least 8"),
-            (self.batch_tokens >= 16, "batch-tokens must be at least 16"),
+            (self.vocab_size is None or self.vocab_size >= 8, "vocab-size must be at least 8"),
+            (self.batch_tokens is None or self.batch_tokens >= 16, "batch-tokens must be >= 16"),
             (0.0 <= self.teacher_forcing <= 1.0, "teacher-forcing must be in [0, 1]"),
             (0.0 <= self.label_smoothing < 1.0, "label-smoothing must be in [0, 1)"),
             (self.scheduler in SCHEDULERS, f"scheduler must be one of {', '.join(SCHEDULERS)}"),
@@ -124,8 +134,8 @@ class TrainConfig:
         return DEFAULT_WARMUP if self.schedule(defaults) == "inverse_sqrt" else 0
 
 
-TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig))
-_KINDS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig) if "help" in f.metadata)
+_KINDS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,)}
 
 
 def _flag(name: str) -> str:
@@ -142,7 +152,7 @@ def check_types(config: TrainConfig) -> None:
     """Refuse a value of the wrong type (`max_epochs: "5"` in YAML) with the option's name."""
     for spec in fields(config):
         value, kind = getattr(config, spec.name), str(spec.type)
-        allowed = _KINDS[kind.split(" |")[0]]
+        allowed = _KINDS[kind.split(" |")[0].split("[")[0]]
         if value is None and "None" in kind:
             continue
         if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):

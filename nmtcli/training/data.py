@@ -118,6 +118,11 @@ def split_off_valid(size: int, wanted: int, seed: int) -> tuple[list[int], list[
     return sorted(order[count:]), sorted(order[:count])
 
 
+def padded_tokens(data: ParallelData) -> int:
+    """Tokens of one epoch as batches count them: the longer side of each pair, plus one."""
+    return int((torch.maximum(data.src.lengths, data.tgt.lengths) + 1).sum())
+
+
 def within_length(data: ParallelData, max_length: int) -> list[int]:
     """Indices of pairs whose sides both have at most `max_length` pieces."""
     short = (data.src.lengths <= max_length) & (data.tgt.lengths <= max_length)

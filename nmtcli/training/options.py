@@ -8,7 +8,7 @@ YAML file and the YAML file over the defaults.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import Field, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,47 @@ DATA_FIELDS = frozenset(
 RESUME_OVERRIDES = frozenset(
     {"max_epochs", "max_steps", "max_time", "device", "log_every", "patience"}
 )
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One model or training option as a command line shows it, read off its config field."""
+
+    name: str  # the field name, `hidden_size`
+    flags: str  # `--hidden-size`, or `--bidirectional/--no-bidirectional` for a boolean
+    kind: type  # int, float, bool or str (a duration like `10m` is typed as text)
+    choices: tuple[str, ...] | None
+    help: str
+    panel: str
+
+
+def option_specs() -> list[OptionSpec]:
+    """Every model field (of every architecture, first seen first) and every training field."""
+    from nmtcli.models.config import CONFIG_CLASSES, field_help
+    from nmtcli.training.config import TrainConfig, option_help
+
+    model = {}
+    for cls in CONFIG_CLASSES.values():
+        for spec in fields(cls):
+            model.setdefault(spec.name, _option_spec(spec, field_help(spec.name), "Model"))
+    train = [
+        _option_spec(spec, option_help(spec.name), "Training")
+        for spec in fields(TrainConfig)
+        if spec.name in TRAIN_FIELDS
+    ]
+    return [*model.values(), *train]
+
+
+def _option_spec(spec: Field[Any], help: str, panel: str) -> OptionSpec:
+    """The option of one config field."""
+    meta, flag = spec.metadata, "--" + spec.name.replace("_", "-")
+    kind = str if meta.get("text") else _KINDS[str(spec.type).split(" |")[0]]
+    if kind is bool:
+        flag = f"{flag}/{meta.get('flag', '--no-' + flag[2:])}"
+    return OptionSpec(spec.name, flag, kind, meta.get("choices"), help, meta.get("panel", panel))
+
+
+_KINDS: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
 
 
 @dataclass(frozen=True)

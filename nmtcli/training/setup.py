@@ -23,9 +23,17 @@ from nmtcli.models import VocabSizes
 from nmtcli.runconfig import DataDescription, Hardware, RunConfig
 from nmtcli.training.checkpoint import restore_rng
 from nmtcli.training.config import TrainConfig
-from nmtcli.training.data import ParallelData, encode_corpus, split_off_valid, within_length
+from nmtcli.training.data import (
+    ParallelData,
+    encode_corpus,
+    epoch_batches,
+    padded_tokens,
+    split_off_valid,
+    within_length,
+)
 from nmtcli.training.distributed import DistInfo
 from nmtcli.training.options import DataOptions, TrainRequest, resumed_train_config
+from nmtcli.training.plan import derive_batch_tokens, derive_schedule, derive_vocab_size
 from nmtcli.training.state import Progress, TrainingJob
 from nmtcli.vocab import VocabOptions, Vocabulary, train_vocab
 
@@ -145,7 +153,7 @@ def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) 
     They are built and checked beside the output directory, which is replaced only once all of
     them are ready, so a bad corpus never costs the model already there (`--force` or not).
     """
-    model_dir, data, train = ModelDir(request.output), request.data, request.train
+    model_dir, data = ModelDir(request.output), request.data
     with tempfile.TemporaryDirectory(prefix="nmtcli-train-") as scratch:
         spooled = replace(data, corpus=spool_stdin(data.corpus, Path(scratch)))
         if dist.is_main:
@@ -153,10 +161,7 @@ def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) 
             model_dir.claim(force)
             staged = model_dir.staging()
             try:
-                vocabulary = _prepare_vocab(spooled, train, staged, notify)
-                training, valid, description = prepare_data(spooled, train, vocabulary, notify)
-                run = _run_config(request, vocabulary, description, dist)
-                staged.write_run(run)
+                run, training, valid = _build_run(request, spooled, staged, dist, notify)
                 model_dir.install(staged)
             except BaseException:
                 if created:  # leave no empty directory behind a run that never started
@@ -166,25 +171,41 @@ def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) 
                 shutil.rmtree(staged.path, ignore_errors=True)
         dist.barrier()
         vocabulary = Vocabulary.load(model_dir.path)
-        if not dist.is_main:
-            training, valid, description = prepare_data(spooled, train, vocabulary, notify)
-            run = _run_config(request, vocabulary, description, dist)
-    torch.manual_seed(train.seed)
+        if not dist.is_main:  # the main rank's configuration, derived values included
+            run = model_dir.run
+            training, valid, _ = prepare_data(spooled, run.train, vocabulary, notify)
+    torch.manual_seed(run.train.seed)
     model = model_dir.new_model()
     return TrainingJob(model, run, vocabulary, training, valid, model_dir, dist)
 
 
-def _run_config(
-    request: TrainRequest, vocabulary: Vocabulary, description: DataDescription, dist: DistInfo
-) -> RunConfig:
-    """The run configuration of a new run (the corpus as given, not its stdin spool)."""
-    return RunConfig(
+def _build_run(
+    request: TrainRequest, data: DataOptions, staged: ModelDir, dist: DistInfo, notify: Notify
+) -> tuple[RunConfig, ParallelData, ParallelData]:
+    """Vocabulary, data and `config.json` of a new run in `staged`, unset options derived."""
+    train = request.train
+    if data.vocab is None:
+        pairs = sum(1 for _ in read_pairs(data.corpus, SkipReport() if data.skip_invalid else None))
+        train = derive_vocab_size(train, pairs)
+    vocabulary = _prepare_vocab(data, train, staged, notify)
+    training, valid, description = prepare_data(data, train, vocabulary, notify)
+    train = derive_batch_tokens(train, padded_tokens(training))
+    batches = epoch_batches(training, train.batch_tokens, train.seed, 0, 0, dist.world)
+    train = derive_schedule(train, request.model.training_defaults, len(batches))
+    if train.derived:
+        notify(
+            "derived from the corpus: "
+            + "; ".join(f"{k.replace('_', '-')} {v}" for k, v in train.derived.items())
+        )
+    run = RunConfig(
         model=request.model,
         vocab=VocabSizes(vocabulary.src.size, vocabulary.tgt.size, vocabulary.joint),
-        train=request.train,
+        train=train,
         data=replace(description, corpus=request.data.corpus),
         hardware=Hardware(dist.describe(), dist.world),
     )
+    staged.write_run(run)
+    return run, training, valid
 
 
 def resume_job(

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from nmtcli.vocab import Vocabulary
 
 
+EARLY_STOP_FLOOR = 0.25  # share of the planned training before early stopping may end a run
+
+
 @dataclass
 class Progress:
     """Counters that say where training is, and the best-score rule that updates them."""
@@ -30,6 +33,8 @@ class Progress:
     epoch: int = 0  # completed epochs
     batch_in_epoch: int = 0  # batches done in the current epoch
     best_score: float | None = None
+    best_loss: float | None = None  # validation loss of the best checkpoint (breaks BLEU ties)
+    lowest_loss: float | None = None  # lowest validation loss so far (learning while it falls)
     best_step: int = 0
     bad_validations: int = 0  # since the best, for early stopping
     plateau_bad: int = 0  # since the last improvement or reduction, for `plateau`
@@ -39,21 +44,32 @@ class Progress:
     train_seconds: float = 0.0  # over all runs, this one included up to the last save
     tokens: int = 0  # target tokens trained on, over all ranks and runs
 
-    def is_better(self, score: float, metric: str) -> bool:
-        """Whether `score` beats the best so far (higher BLEU, lower loss)."""
+    def is_better(self, score: float, loss: float, metric: str) -> bool:
+        """Whether a validation beats the best so far: higher BLEU or lower loss.
+
+        A BLEU tie is broken by the loss, so a model that has not reached any BLEU yet (0.00
+        for every validation) still keeps its best weights rather than its first.
+        """
         if self.best_score is None:
             return True
-        return score > self.best_score if metric == "bleu" else score < self.best_score
+        if metric == "loss":
+            return score < self.best_score
+        tie = score == self.best_score and self.best_loss is not None and loss < self.best_loss
+        return score > self.best_score or tie
 
-    def update_best(self, score: float, metric: str, plateau_patience: int) -> bool:
-        """Account for one validation score; True if it is the new best.
+    def update_best(self, score: float, loss: float, metric: str, plateau_patience: int) -> bool:
+        """Account for one validation (its score and loss); True if it is the new best.
 
-        Without improvement the early-stopping and plateau counters grow; `plateau_patience`
-        bad validations in a row reduce the learning rate once (`reductions`).
+        A validation counts against patience only if neither the score nor the validation loss
+        improved: while the loss still falls the model is learning, even if BLEU does not show it
+        yet. `plateau_patience` such validations in a row reduce the learning rate once.
         """
-        improved = self.is_better(score, metric)
+        improved = self.is_better(score, loss, metric)
+        learning = self.lowest_loss is None or loss < self.lowest_loss
+        self.lowest_loss = loss if learning else self.lowest_loss
         if improved:
-            self.best_score, self.best_step = score, self.step
+            self.best_score, self.best_loss, self.best_step = score, loss, self.step
+        if improved or learning:
             self.bad_validations = self.plateau_bad = 0
         else:
             self.bad_validations += 1
@@ -63,9 +79,14 @@ class Progress:
         self.last_valid_step = self.step
         return improved
 
-    def out_of_patience(self, patience: int) -> bool:
-        """Whether early stopping should end the run (`patience` 0 never stops)."""
-        return patience > 0 and self.bad_validations >= patience
+    def out_of_patience(self, patience: int, fraction_done: float) -> bool:
+        """Whether early stopping should end the run (`patience` 0 never stops).
+
+        Never before EARLY_STOP_FLOOR of the planned training: small models often sit at BLEU 0
+        for their first validations before they learn anything.
+        """
+        stalled = patience > 0 and self.bad_validations >= patience
+        return stalled and fraction_done >= EARLY_STOP_FLOOR
 
     def epochs(self, epoch_length: int) -> float:
         """Fractional epochs done."""

@@ -91,7 +91,7 @@ class Trainer:
 
     def _train_epoch(self) -> str | None:
         """Train on the rest of the current epoch; a stop reason, or None at its end."""
-        progress, every = self.progress, self.config.valid_every
+        progress, every = self.progress, self.config.valid_every or 0
         batches = self._batches(progress.epoch)
         for index in range(progress.batch_in_epoch, len(batches)):
             if self.dist.any(self.stop_requested):
@@ -180,27 +180,29 @@ class Trainer:
             config.plateau_factor,
         )
 
-    def _step_report(self, lr: float) -> StepReport:
-        """The numbers the progress display shows; progress and ETA follow the nearest limit."""
+    def _limits(self) -> list[tuple[float, float]]:
+        """(fraction done, seconds left) for each stopping limit, at this run's pace."""
         config, progress = self.config, self.progress
         elapsed = time.monotonic() - self.run_start
         steps_done = progress.step - self.start_step
         per_step = elapsed / steps_done if steps_done else float("inf")
         epochs = progress.epochs(self.epoch_length)
-        limits = [
-            (
-                epochs / config.max_epochs,
-                (config.max_epochs - epochs) * self.epoch_length * per_step,
-            )
-        ]
+        epochs_left = (config.max_epochs - epochs) * self.epoch_length * per_step
+        limits = [(epochs / config.max_epochs, epochs_left)]
         if config.max_steps is not None:
             left = config.max_steps - progress.step
             limits.append((progress.step / config.max_steps, left * per_step))
         if config.max_time is not None:
             limits.append((elapsed / config.max_time, config.max_time - elapsed))
+        return limits
+
+    def _step_report(self, lr: float) -> StepReport:
+        """The numbers the progress display shows; progress and ETA follow the nearest limit."""
+        progress, limits = self.progress, self._limits()
         done, eta = max(f for f, _ in limits), min(t for _, t in limits)
         loss, ppl, rate = self.window.summary()
         finite_eta = eta if eta != float("inf") else None
+        epochs = progress.epochs(self.epoch_length)
         return StepReport(progress.step, epochs, loss, ppl, rate, lr, min(done, 1.0), finite_eta)
 
     def _validate_and_save(self) -> bool:
@@ -208,7 +210,8 @@ class Trainer:
         metric = self.config.early_stop_metric
         result = self.validator(self.model) if self.dist.is_main else None
         score = self.dist.broadcast_float(None if result is None else result.score(metric))
-        improved = self.progress.update_best(score, metric, self.config.plateau_patience)
+        loss = self.dist.broadcast_float(None if result is None else result.loss)
+        improved = self.progress.update_best(score, loss, metric, self.config.plateau_patience)
         if result is not None:
             self._stamp_time()
             record = self._record(result, improved)
@@ -217,7 +220,9 @@ class Trainer:
             self.job.model_dir.write_card()
             self.reporter.validation(record)
         self.dist.barrier()
-        return self.progress.out_of_patience(self.config.patience)
+        done = max(fraction for fraction, _ in self._limits())  # rank 0's clock decides
+        stop = self.progress.out_of_patience(self.config.patience, done)
+        return bool(self.dist.broadcast_float(float(stop) if self.dist.is_main else None))
 
     def _record(self, result: ValidationResult, improved: bool) -> ValidationRecord:
         """One `metrics.jsonl` line: the training window since the last one and the result."""
@@ -231,6 +236,8 @@ class Trainer:
             valid_loss=round(result.loss, 4),
             valid_ppl=round(result.ppl, 4),
             valid_bleu=round(result.bleu, 4),
+            empty_outputs=round(result.empty, 4),
+            same_outputs=round(result.same, 4),
             lr=self._lr(),
             tokens_per_second=round(rate, 1),
             train_seconds=round(progress.train_seconds, 1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,8 @@ class ValidationResult:
     loss: float
     ppl: float
     bleu: float
+    empty: float = 0.0  # share of greedy translations that are empty
+    same: float = 0.0  # share of greedy translations equal to the most frequent one
 
     def score(self, metric: str) -> float:
         """The early-stopping score: `bleu` or `loss`."""
@@ -44,7 +47,8 @@ class Validator:
         model.eval()
         try:
             loss = self.loss(model)
-            return ValidationResult(loss, math.exp(min(loss, 50.0)), self.bleu(model))
+            bleu, empty, same = self.bleu(model)
+            return ValidationResult(loss, math.exp(min(loss, 50.0)), bleu, empty, same)
         finally:
             model.train()
 
@@ -60,14 +64,21 @@ class Validator:
             nll, tokens = nll + float(nll_sum), tokens + count
         return nll / max(tokens, 1)
 
-    def bleu(self, model: Seq2Seq) -> float:
-        """Corpus BLEU (sacreBLEU defaults) of greedy translations of the first N pairs."""
+    def bleu(self, model: Seq2Seq) -> tuple[float, float, float]:
+        """Corpus BLEU (sacreBLEU defaults) of greedy translations of the first N pairs.
+
+        Also the shares of those translations that are empty and that repeat the most frequent
+        one: a model that has not learned says the same thing, or nothing, to every input.
+        """
         from sacrebleu.metrics import BLEU
 
         count = min(self.bleu_sentences, len(self.data))
         if count == 0 or self.data.tgt_text is None:
-            return 0.0
+            return 0.0, 0.0, 0.0
         sources = [self.data.src.get(i).tolist() for i in range(count)]
         hypotheses = translate_ids(model, sources, SearchOptions(), self.device, batch_size=64)
         detokenized = [self.tgt_tokenizer.decode(h[0].tokens) for h in hypotheses]
-        return BLEU().corpus_score(detokenized, [self.data.tgt_text[:count]]).score
+        bleu = BLEU().corpus_score(detokenized, [self.data.tgt_text[:count]]).score
+        empty = sum(not text.strip() for text in detokenized) / count
+        same = Counter(detokenized).most_common(1)[0][1] / count
+        return bleu, empty, same
