@@ -152,3 +152,5 @@ def test_training_that_did_not_learn_ends_with_a_warning(cli, tmp_path, tiny_cor
     assert "warning: this model has not learned to translate" in result.stderr
     assert "**Warning:** this model has not learned" in (output / "MODEL_CARD.md").read_text()
     assert "has not learned" in cli("info", output).stdout
+    translated = cli("translate", "-m", output, "-k", "1", "big red cat", "the dog")
+    assert all(line.strip() for line in translated.stdout.splitlines())  # never an empty line

@@ -74,7 +74,7 @@ SEARCH_OPTIONS = (  # (name, option, default): declared once for every decoding 
     ("length_penalty", LengthPenaltyOpt, 1.0),
     ("max_length", MaxLengthOpt, 256),
     ("max_length_ratio", MaxRatioOpt, 2.0),
-    ("min_length", MinLengthOpt, 0),
+    ("min_length", MinLengthOpt, 1),  # as fairseq: a non-empty input never gets an empty line
     ("no_repeat_ngram", NoRepeatOpt, 0),
 )
 

@@ -21,7 +21,8 @@ from nmtcli.vocab import MODEL_TYPES
 SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant")
 METRICS = ("bleu", "loss")
 VALID, RUNTIME = "Validation", "Runtime"  # help panels of `nmtcli train`
-DEFAULT_WARMUP = 1000  # steps, for the inverse square-root schedule
+DEFAULT_WARMUP = 1000  # steps, for the inverse square-root schedule of older run configurations
+DEFAULT_EPOCHS = 30  # the epoch limit of a run given no --max-steps or --max-time
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
@@ -55,7 +56,10 @@ class TrainConfig:
         1.0, "Probability of feeding the reference token (<1 is scheduled sampling)."
     )
     # stopping
-    max_epochs: int = option(30, "Stop after this many epochs.")
+    max_epochs: int | None = option(
+        None,
+        f"Stop after this many epochs ({DEFAULT_EPOCHS}; no limit with --max-steps or --max-time).",
+    )
     max_steps: int | None = option(None, "Stop after this many updates.")
     max_time: float | None = option(
         None, "Stop after this long, e.g. 600, 10m, 2h (this run).", text=True
@@ -111,7 +115,7 @@ class TrainConfig:
             (self.early_stop_metric in METRICS, "early-stop-metric must be bleu or loss"),
             (self.device in DEVICES, "device must be auto, cpu or cuda"),
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
-            (self.max_epochs >= 1, "max-epochs must be at least 1"),
+            (self.max_epochs is None or self.max_epochs >= 1, "max-epochs must be at least 1"),
             (self.max_steps is None or self.max_steps >= 1, "max-steps must be at least 1"),
             (self.max_time is None or self.max_time > 0, "max-time must be positive"),
             (self.valid_size >= 1 and self.max_length >= 1, "sizes must be positive"),

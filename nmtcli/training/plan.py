@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 
 from nmtcli.models.config import TrainingDefaults
-from nmtcli.training.config import TrainConfig
+from nmtcli.training.config import DEFAULT_EPOCHS, TrainConfig
 
 VOCAB_BOUNDS = (1000, 8000)  # pieces; about 28·√pairs: 2,000 for 5k pairs, 8,000 from 82k on
 BATCH_BOUNDS = (1024, 4096)  # padded tokens
@@ -39,8 +39,15 @@ def batch_tokens_for(epoch_tokens: int) -> int:
 
 def planned_steps(train: TrainConfig, steps_per_epoch: int) -> int:
     """The updates the run will make if no time limit or early stop ends it first."""
-    by_epochs = train.max_epochs * steps_per_epoch
+    by_epochs = (train.max_epochs or DEFAULT_EPOCHS) * steps_per_epoch
     return by_epochs if train.max_steps is None else min(train.max_steps, by_epochs)
+
+
+def derive_epochs(train: TrainConfig) -> TrainConfig:
+    """`train` with its epoch limit: DEFAULT_EPOCHS, unless steps or time limit the run."""
+    if train.max_epochs is not None or train.max_steps is not None or train.max_time is not None:
+        return train
+    return _with(train, "max_epochs", DEFAULT_EPOCHS, f"{DEFAULT_EPOCHS}, as no other limit is set")
 
 
 def derive_vocab_size(train: TrainConfig, pairs: int) -> TrainConfig:
@@ -65,7 +72,7 @@ def derive_schedule(
 ) -> TrainConfig:
     """`train` with the warm-up and validation interval filled in from the planned updates."""
     planned = planned_steps(train, steps_per_epoch)
-    limit = "" if train.max_time is None else "; --max-time may end it sooner"
+    limit = "" if train.max_time is None else " (fewer if --max-time comes first)"
     if train.warmup is None and train.schedule(defaults) == "inverse_sqrt":
         warmup = min(max(round(WARMUP_SHARE * planned), WARMUP_BOUNDS[0]), WARMUP_BOUNDS[1])
         reason = f"{warmup:,} steps: {WARMUP_SHARE:.0%} of {planned:,} planned updates{limit}"

@@ -33,7 +33,12 @@ from nmtcli.training.data import (
 )
 from nmtcli.training.distributed import DistInfo
 from nmtcli.training.options import DataOptions, TrainRequest, resumed_train_config
-from nmtcli.training.plan import derive_batch_tokens, derive_schedule, derive_vocab_size
+from nmtcli.training.plan import (
+    derive_batch_tokens,
+    derive_epochs,
+    derive_schedule,
+    derive_vocab_size,
+)
 from nmtcli.training.state import Progress, TrainingJob
 from nmtcli.vocab import VocabOptions, Vocabulary, train_vocab
 
@@ -183,7 +188,7 @@ def _build_run(
     request: TrainRequest, data: DataOptions, staged: ModelDir, dist: DistInfo, notify: Notify
 ) -> tuple[RunConfig, ParallelData, ParallelData]:
     """Vocabulary, data and `config.json` of a new run in `staged`, unset options derived."""
-    train = request.train
+    train = derive_epochs(request.train)
     if data.vocab is None:
         pairs = sum(1 for _ in read_pairs(data.corpus, SkipReport() if data.skip_invalid else None))
         train = derive_vocab_size(train, pairs)

@@ -113,7 +113,7 @@ class Trainer:
         config, progress = self.config, self.progress
         if config.max_steps is not None and progress.step >= config.max_steps:
             return "max steps"
-        if progress.epoch >= config.max_epochs:
+        if config.max_epochs is not None and progress.epoch >= config.max_epochs:
             return "max epochs"
         elapsed = time.monotonic() - self.run_start
         if config.max_time is not None and self.dist.any(elapsed >= config.max_time):
@@ -186,9 +186,10 @@ class Trainer:
         elapsed = time.monotonic() - self.run_start
         steps_done = progress.step - self.start_step
         per_step = elapsed / steps_done if steps_done else float("inf")
-        epochs = progress.epochs(self.epoch_length)
-        epochs_left = (config.max_epochs - epochs) * self.epoch_length * per_step
-        limits = [(epochs / config.max_epochs, epochs_left)]
+        epochs, limits = progress.epochs(self.epoch_length), []
+        if config.max_epochs is not None:
+            epochs_left = (config.max_epochs - epochs) * self.epoch_length * per_step
+            limits.append((epochs / config.max_epochs, epochs_left))
         if config.max_steps is not None:
             left = config.max_steps - progress.step
             limits.append((progress.step / config.max_steps, left * per_step))
