@@ -323,6 +323,15 @@ def disk_full_while_checkpointing_keeps_the_state(ws: Workspace) -> str | None:
     return first(refused(result, "intact"), unchanged(model / "train_state.pt", before))
 
 
+def resume_without_a_state_writes_nothing(ws: Workspace) -> str | None:
+    exported = ws.path("exported")
+    shutil.copytree(REPO / "models" / "en-fr", exported)
+    before = sorted(p.name for p in exported.iterdir())
+    result = nmtcli("train", "--resume", exported)
+    after = sorted(p.name for p in exported.iterdir())
+    return first(refused(result, "train_state.pt"), None if after == before else f"wrote {after}")
+
+
 # -- one-line errors -----------------------------------------------------------------------------
 
 
@@ -608,6 +617,7 @@ CASES: dict[str, Callable[[Workspace], str | None]] = {
         stale_lock_of_a_killed_run_does_not_block,
         resume_refuses_other_data_of_the_same_size,
         resume_cleans_stale_temporaries,
+        resume_without_a_state_writes_nothing,
         kill_between_commit_and_move_keeps_best_consistent,
         disk_full_while_checkpointing_keeps_the_state,
         damaged_gzip_in_every_reader,

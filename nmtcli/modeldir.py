@@ -98,7 +98,10 @@ class ModelDir:
             import fcntl
         except ImportError:  # no advisory locks on this platform: nothing to hold
             return
-        handle = open(self.path / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held open
+        try:
+            handle = open(self.path / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held open
+        except OSError as error:
+            raise ModelDirError(f"{self.path}: cannot write there ({error.strerror})") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -383,6 +386,12 @@ class ModelDir:
             return None
         return commit if isinstance(commit, dict) else None
 
+    def check_resumable(self) -> None:
+        """Refuse, before anything is locked or written, a directory with no training state."""
+        path = self.path / STATE
+        if not (path.is_file() or path.is_symlink()):
+            raise ModelDirError(f"{self.path}: no {STATE} to resume from")
+
     def load_train_state(self, device: torch.device) -> dict[str, Any]:
         """Read `train_state.pt` safely (tensors and plain data only) and check its keys."""
         path = self.path / STATE
@@ -418,6 +427,7 @@ class ModelDir:
 
     def record_evaluation(self, record: EvaluationRecord) -> None:
         """Add a test score, replacing one of the same test set and decoding; update the card."""
+        self.lock()
         rows = [row for row in self.evaluations() if not row.same_test(record)] + [record]
         text = json.dumps([row.to_dict() for row in rows], indent=2) + "\n"
         atomic_write_text(self.path / EVALUATIONS, text)

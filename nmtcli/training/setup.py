@@ -218,6 +218,7 @@ def resume_job(
 ) -> TrainingJob:
     """Continue the run saved in `directory` exactly where it stopped."""
     model_dir = ModelDir.load(directory)
+    model_dir.check_resumable()
     if dist.is_main:
         model_dir.lock()
         model_dir.recover()
