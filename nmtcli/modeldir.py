@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -400,7 +401,9 @@ class ModelDir:
         if not path.is_file():
             raise ModelDirError(f"{self.path}: no {STATE} to resume from")
         try:
-            state = torch.load(path, map_location=device, weights_only=True)
+            with warnings.catch_warnings():  # a forged file's pickle warnings are not the user's
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location=device, weights_only=True)
         except Exception:
             raise ModelDirError(
                 f"{path}: not a training state written by nmtcli (damaged or replaced)"
