@@ -33,6 +33,8 @@ def test_vocabulary_grows_with_the_corpus(pairs, size):
 
 def test_batch_size_gives_small_corpora_enough_updates():
     assert batch_tokens_for(5_000 * 12) == 1024  # about 60 updates an epoch, not 15
+    assert batch_tokens_for(20_000 * 12) == 1024  # 4,096 gave a quarter of the updates
+    assert batch_tokens_for(60_000 * 12) == 2048
     assert batch_tokens_for(139_277 * 12) == 4096  # large corpora keep the tuned size
 
 

@@ -18,7 +18,7 @@ from nmtcli.training.config import DEFAULT_EPOCHS, TrainConfig
 
 VOCAB_BOUNDS = (1000, 8000)  # pieces; about 28·√pairs: 2,000 for 5k pairs, 8,000 from 82k on
 BATCH_BOUNDS = (1024, 4096)  # padded tokens
-UPDATES_PER_EPOCH = 50  # the batch size aims at least this many updates an epoch
+UPDATES_PER_EPOCH = 200  # the batch size aims at this many updates an epoch (docs/benchmarks.md)
 WARMUP_SHARE, WARMUP_BOUNDS = 0.08, (50, 1000)  # of the planned updates
 SHORT_RUN_EPOCHS = 10  # runs of fewer epochs validate every tenth of the run, not each epoch
 MIN_VALID_EVERY = 25
