@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from nmtcli.fieldtypes import type_problem
+
 R = TypeVar("R", bound="_Record")
 
 
@@ -34,15 +36,12 @@ class _Record:
         return cls(**known)
 
 
-_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
-
-
 def _checked(name: str, value: Any, kind: Any) -> Any:
-    """`value` if it has the field's JSON type (ints pass as floats, bools never as numbers)."""
-    allowed = _TYPES.get(str(kind), (object,))
-    if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
-        raise ValueError(f"{name!r} is {value!r}, not a {kind}")
-    return float(value) if kind == "float" else value
+    """`value` if it has the field's JSON type (ints read as floats where a float is wanted)."""
+    problem = type_problem(value, kind)
+    if problem:
+        raise ValueError(f"{name!r} is {value!r}, not {problem}")
+    return float(value) if str(kind) == "float" else value
 
 
 @dataclass(frozen=True)

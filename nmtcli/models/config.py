@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from nmtcli.errors import ConfigError
+from nmtcli.fieldtypes import type_problem
 
 ARCHS = ("rnn", "transformer")
 DEFAULT_ARCH = "transformer"
@@ -187,16 +188,9 @@ def model_config_from_dict(values: dict[str, Any], default_arch: str = "rnn") ->
 def _check_types(cls: type, values: dict[str, Any]) -> None:
     """Refuse values of the wrong JSON type (`layers: "2"`) before they reach a constructor."""
     for spec in fields(cls):
-        if spec.name not in values:
-            continue
-        value, expected = values[spec.name], spec.default.__class__
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if expected is float:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        _require(ok, f"{spec.name.replace('_', '-')} must be {_KINDS[expected]}, not {value!r}")
-
-
-_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+        if spec.name in values and (problem := type_problem(values[spec.name], spec.type)):
+            name = spec.name.replace("_", "-")
+            raise ConfigError(f"{name} must be {problem}, not {values[spec.name]!r}")
 
 
 def field_help(name: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from nmtcli.device import DEVICES, PRECISIONS
 from nmtcli.errors import ConfigError
+from nmtcli.fieldtypes import type_problem
 from nmtcli.models.config import TrainingDefaults, option
 from nmtcli.vocab import MODEL_TYPES
 
@@ -139,7 +140,6 @@ class TrainConfig:
 
 
 TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig) if "help" in f.metadata)
-_KINDS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,)}
 
 
 def _flag(name: str) -> str:
@@ -155,15 +155,11 @@ def _positive(value: float | None) -> bool:
 def check_types(config: TrainConfig) -> None:
     """Refuse a value of the wrong type (`max_epochs: "5"` in YAML) with the option's name."""
     for spec in fields(config):
-        value, kind = getattr(config, spec.name), str(spec.type)
-        allowed = _KINDS[kind.split(" |")[0].split("[")[0]]
-        if value is None and "None" in kind:
-            continue
-        if not isinstance(value, allowed) or (bool not in allowed and isinstance(value, bool)):
-            wanted = {"int": "an integer", "float": "a number", "str": "a string"}.get(
-                kind.split(" |")[0], "true or false"
+        problem = type_problem(getattr(config, spec.name), spec.type)
+        if problem:
+            raise ConfigError(
+                f"{_flag(spec.name)} must be {problem}, not {getattr(config, spec.name)!r}"
             )
-            raise ConfigError(f"{_flag(spec.name)} must be {wanted}, not {value!r}")
 
 
 def train_config_to_dict(config: TrainConfig) -> dict[str, Any]:
