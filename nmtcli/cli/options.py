@@ -85,7 +85,7 @@ def with_options(
     """Give a command extra Typer parameters; `gather` turns their values into its arguments.
 
     Typer reads a command's options from its signature, so the wrapper shows the command's own
-    parameters (less those `gather` supplies) followed by `added`.
+    parameters, less its keyword-only ones (which `gather` supplies), followed by `added`.
     """
     signature = inspect.signature(command)
     namespace = inspect.unwrap(command).__globals__
