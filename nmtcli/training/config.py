@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
 
 from nmtcli.device import DEVICES, PRECISIONS
 from nmtcli.errors import ConfigError
@@ -160,11 +159,6 @@ def check_types(config: TrainConfig) -> None:
             raise ConfigError(
                 f"{_flag(spec.name)} must be {problem}, not {getattr(config, spec.name)!r}"
             )
-
-
-def train_config_to_dict(config: TrainConfig) -> dict[str, Any]:
-    """The JSON-ready form."""
-    return asdict(config)
 
 
 def parse_duration(text: str | float | int) -> float:
