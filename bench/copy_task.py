@@ -79,7 +79,8 @@ def main() -> None:
         output = WORK / ("copy-" + "".join(c if c.isalnum() else "-" for c in name.lower()))
         sizes = RNN_SIZES if "--arch" in options and "rnn" in options else []
         command = [nmtcli(), "train", str(train), "--valid", str(valid), "-o", str(output)]
-        command += ["--force", "--vocab-size", "64", "--max-steps", "1500", *options, *sizes]
+        command += ["--force", "--vocab-size", "64", "--max-steps", "1500", "--no-transforms"]
+        command += [*options, *sizes]
         subprocess.run(command, check=True, capture_output=True)
         records = read_metrics(output)
         rows.append(

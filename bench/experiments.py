@@ -156,6 +156,7 @@ def train_models(lab: Lab, part: str, data: list[str], root: Path, budget: str) 
             "60",
             "--seed",
             "1",
+            "--no-transforms",  # the laboratory compares architectures on the data as it is
         ]
         if (output / "model.safetensors").is_file():
             lab.commands.append(lab.shown(args) + "   # (trained by an earlier run, reused)")

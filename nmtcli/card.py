@@ -141,6 +141,7 @@ def _training_markdown(summary: ModelSummary) -> list[str]:
         f"- {last.step:,} steps, {last.epoch:.1f} epochs, {last.tokens:,} target tokens",
         f"- training time: {format_hours(last.train_seconds)}"
         + (f" on {hardware.description}" if hardware and hardware.description else ""),
+        f"- training-time transforms: {summary.run.train.transform_rates.describe()}",
     ]
     if best:
         lines.append(

@@ -107,6 +107,11 @@ def json_line(
     record |= _candidate_dict(translation.best)
     if len(translation.candidates) > 1:
         record["nbest"] = [_candidate_dict(c) for c in translation.candidates]
+    if translation.sentences:  # a line split into sentences (translate --split)
+        record["sentences"] = [
+            {"source": s.source, "translation": s.best.text, "score": round(s.best.score, 6)}
+            for s in translation.sentences
+        ]
     if matrix is not None:
         record["attention"] = {
             "src": matrix.cols,

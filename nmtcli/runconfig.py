@@ -14,9 +14,9 @@ from nmtcli import __version__
 from nmtcli.corpus import STDIN, CorpusSpec
 from nmtcli.errors import ConfigError
 from nmtcli.models.config import ModelConfig, VocabSizes, model_config_from_dict
-from nmtcli.training.config import TrainConfig
+from nmtcli.training.config import RATES, TrainConfig
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,10 @@ class RunConfig:
 def migrate(values: Any) -> dict[str, Any]:
     """Bring a config of any older format version up to FORMAT_VERSION.
 
-    Version 1 is the only layout so far; nmtcli versions before the typed run configuration
-    wrote it without `hardware` (and exported models may lack `train` and `data`), which
-    `from_dict` fills with defaults. A future layout change adds its step here.
+    Version 1 (nmtcli versions before the typed run configuration wrote it without `hardware`,
+    and exported models may lack `train` and `data`, which `from_dict` fills with defaults) had
+    no training-time transforms: version 2 records their rates, and a version-1 run is read as
+    trained with all of them at 0, so resuming it goes on as it began.
     """
     if not isinstance(values, dict):
         raise ConfigError("malformed (not a JSON object)")
@@ -116,6 +117,9 @@ def migrate(values: Any) -> dict[str, Any]:
             f"format version {version} is newer than this nmtcli ({__version__}) understands; "
             "upgrade nmtcli"
         )
+    if version == 1 and isinstance(values.get("train"), dict):
+        none = {"transforms": False, **dict.fromkeys(RATES, 0.0)}
+        values = {**values, "train": {**none, **values["train"]}}
     return values
 
 

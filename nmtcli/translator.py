@@ -7,11 +7,12 @@ Sits between the CLI and the search/models layers; no terminal I/O. Attention co
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import torch
 from torch import Tensor
 
 from nmtcli.batch import EOS_PIECE, make_batch
@@ -24,6 +25,7 @@ from nmtcli.search import (
     min_length_unmet,
     translate_ids,
 )
+from nmtcli.splitting import DEFAULT_LANGUAGE, regroup, sentences_of_lines
 from nmtcli.vocab import Tokenizer
 
 if TYPE_CHECKING:
@@ -43,11 +45,17 @@ class Candidate:
 
 @dataclass
 class Translation:
-    """A source sentence and its n-best translations."""
+    """A source line and its n-best translations.
+
+    A line split into several sentences is one `Translation` put together by `join_sentences`:
+    its `src_pieces` hold each sentence's pieces followed by its EOS, and `sentences` the
+    sentences' own translations, in order (empty when the line was translated whole).
+    """
 
     source: str
-    src_pieces: list[str]  # source pieces followed by EOS
+    src_pieces: list[str]  # source pieces followed by EOS (per sentence, for a split line)
     candidates: list[Candidate]
+    sentences: list[Translation] = field(default_factory=list)
 
     @property
     def best(self) -> Candidate:
@@ -68,6 +76,52 @@ class ForcedResult:
 def _pieces(tokenizer: Tokenizer, ids: list[int]) -> list[str]:
     """Piece strings of ids."""
     return [tokenizer.id_to_piece(i) for i in ids]
+
+
+def join_sentences(source: str, parts: list[Translation]) -> Translation:
+    """One line's translation from its sentences' translations, joined with single spaces.
+
+    The k-th candidate of the line joins the k-th candidates of its sentences; its score and
+    log-probability are their sums (the sentences were searched independently). Its attention
+    is block-diagonal: each sentence's target pieces attend only to that sentence's source
+    pieces and EOS, and only the last sentence's EOS row is kept, so it still has
+    len(pieces) + 1 rows.
+    """
+    if not parts:
+        return Translation(source, [EOS_PIECE], [Candidate("", [], 0.0, 0.0, None)])
+    if len(parts) == 1:
+        return replace(parts[0], source=source)
+    widths = [len(part.src_pieces) for part in parts]
+    ranks = min(len(part.candidates) for part in parts)
+    candidates = [_join_candidates([p.candidates[k] for p in parts], widths) for k in range(ranks)]
+    src_pieces = [piece for part in parts for piece in part.src_pieces]
+    return Translation(source, src_pieces, candidates, parts)
+
+
+def _join_candidates(candidates: list[Candidate], widths: list[int]) -> Candidate:
+    """Sentence candidates as one candidate of their line."""
+    attentions = [c.attention for c in candidates]
+    return Candidate(
+        " ".join(c.text for c in candidates if c.text),
+        [piece for c in candidates for piece in c.pieces],
+        sum(c.score for c in candidates),
+        sum(c.log_prob for c in candidates),
+        None if any(a is None for a in attentions) else _block_attention(attentions, widths),
+    )
+
+
+def _block_attention(attentions: list[Tensor], widths: list[int]) -> Tensor:
+    """Per-sentence (n_i + 1, L, N, S_i) weights as one (Σn_i + 1, L, N, ΣS_i) matrix."""
+    rows = sum(a.shape[0] - 1 for a in attentions) + 1
+    _, layers, heads, _ = attentions[0].shape
+    out = torch.zeros(rows, layers, heads, sum(widths), dtype=attentions[0].dtype)  # (T, L, N, S)
+    row = column = 0
+    for index, (attention, width) in enumerate(zip(attentions, widths)):
+        last = index == len(attentions) - 1
+        kept = attention if last else attention[:-1]  # (n_i [+ 1], L, N, S_i)
+        out[row : row + kept.shape[0], :, :, column : column + width] = kept
+        row, column = row + kept.shape[0], column + width
+    return out
 
 
 class Translator:
@@ -93,6 +147,7 @@ class Translator:
         self.autocast_dtype = autocast_dtype(precision, self.device)
         self.model = self.model_dir.build(weights, self.device)
         self.min_length_unmet = 0  # sentences whose length limit came before --min-length
+        self.source_language = DEFAULT_LANGUAGE  # for sentence splitting
 
     @property
     def has_attention(self) -> bool:
@@ -105,33 +160,37 @@ class Translator:
         options: SearchOptions,
         batch_size: int = 64,
         chunk_size: int = 1024,
+        split: bool = False,
     ) -> Iterator[Translation]:
-        """Translate lines lazily, in order; reading `chunk_size` lines ahead to batch by length."""
+        """Translate lines lazily, in order; reading `chunk_size` lines ahead to batch by length.
+
+        With `split`, each line is split into sentences (`splitting.split_sentences`, in
+        `source_language`), the sentences of a chunk are translated as one batch, and each
+        line's translations are joined back (`join_sentences`): still one `Translation` a line.
+        """
         iterator = iter(lines)
         while chunk := list(islice(iterator, chunk_size)):
-            yield from self._translate_chunk(chunk, options, batch_size)
-
-    def _translate_chunk(
-        self, lines: list[str], options: SearchOptions, batch_size: int
-    ) -> list[Translation]:
-        """Translate one chunk; empty lines give empty translations without decoding."""
-        src_tokenizer = self.vocabulary.src
-        texts = [line.strip() for line in lines]
-        ids = src_tokenizer.encode_many(texts)
-        wanted = [i for i, text in enumerate(texts) if text]
-        self.min_length_unmet += sum(min_length_unmet(len(ids[i]), options) for i in wanted)
-        with autocast(self.autocast_dtype, self.device):
-            decoded = translate_ids(
-                self.model, [ids[i] for i in wanted], options, self.device, batch_size
+            groups = sentences_of_lines(chunk, split, self.source_language)
+            flat = self._translate_sentences(
+                [s for group in groups for s in group], options, batch_size
             )
-        found = dict(zip(wanted, decoded))
+            for line, parts in zip(chunk, regroup(flat, groups)):
+                yield join_sentences(line.strip(), parts)
+
+    def _translate_sentences(
+        self, texts: list[str], options: SearchOptions, batch_size: int
+    ) -> list[Translation]:
+        """Translate non-empty sentences as one batch, in order."""
+        src_tokenizer = self.vocabulary.src
+        ids = src_tokenizer.encode_many(texts)
+        self.min_length_unmet += sum(min_length_unmet(len(sentence), options) for sentence in ids)
+        with autocast(self.autocast_dtype, self.device):
+            decoded = translate_ids(self.model, ids, options, self.device, batch_size)
         return [
             Translation(
-                text,
-                [*_pieces(src_tokenizer, ids[i]), EOS_PIECE],
-                self._candidates(found.get(i, [])),
+                text, [*_pieces(src_tokenizer, sentence), EOS_PIECE], self._candidates(found)
             )
-            for i, text in enumerate(texts)
+            for text, sentence, found in zip(texts, ids, decoded)
         ]
 
     def _candidates(self, hypotheses: list[Hypothesis]) -> list[Candidate]:

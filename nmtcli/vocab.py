@@ -31,6 +31,8 @@ VOCAB_META = "vocab.json"
 MODEL_TYPES = ("unigram", "bpe")
 SIDES = ("src", "tgt")
 SAMPLE_PAIRS = 10_000  # pairs kept in memory to compute the summary statistics
+BYTE_FALLBACK_MIN_SIZE = 1000  # below this the 256 byte pieces would crowd out the words
+Variants = Callable[[tuple[str, str]], list[tuple[str, str]]]
 _TOO_HIGH = re.compile(r"Please set it to a value <= (\d+)")
 _TOO_LOW = re.compile(r"smaller than required_chars\. (\d+) vs (\d+)")
 
@@ -44,6 +46,8 @@ class VocabOptions:
     joint: bool = True
     character_coverage: float = 1.0
     max_sentences: int = 2_000_000  # SentencePiece samples this many sentences from larger corpora
+    byte_fallback: bool = True  # a character without a piece becomes its UTF-8 bytes, not <unk>
+    split_digits: bool = True  # every digit its own piece, so a model copies numbers digit by digit
 
 
 class Tokenizer:
@@ -172,10 +176,11 @@ class TrainedVocab:
 
 
 def _spool_pairs(
-    pairs: Iterator[tuple[str, str]], src_file: Path, tgt_file: Path
+    pairs: Iterator[tuple[str, str]], src_file: Path, tgt_file: Path, variants: Variants | None
 ) -> tuple[list[tuple[str, str]], int, int]:
     """Write each side to its own file (one pass, streamed); keep a sample for the summary.
 
+    `variants` adds lines made from all the pairs (cased copies) for the vocabulary to learn.
     Returns the sample, the number of pairs, and how many of them hold a NUL character.
     """
     sample: list[tuple[str, str]] = []
@@ -190,6 +195,10 @@ def _spool_pairs(
             tgt_out.write(tgt + "\n")
             if len(sample) < SAMPLE_PAIRS:
                 sample.append((src, tgt))
+            if variants is not None:
+                for variant_src, variant_tgt in variants((src, tgt)):
+                    src_out.write(variant_src + "\n")
+                    tgt_out.write(variant_tgt + "\n")
     return sample, count, nuls
 
 
@@ -213,6 +222,8 @@ def _train_one(inputs: list[Path], options: VocabOptions, name: str) -> tuple[by
                 bos_id=BOS_ID,
                 eos_id=EOS_ID,
                 unk_id=UNK_ID,
+                byte_fallback=options.byte_fallback and size >= BYTE_FALLBACK_MIN_SIZE,
+                split_digits=options.split_digits,
                 num_threads=2,
                 minloglevel=2,
             )
@@ -257,7 +268,11 @@ class _BytesSink:
 
 
 def train_vocab(
-    spec: CorpusSpec, out_dir: Path, options: VocabOptions, report: SkipReport | None = None
+    spec: CorpusSpec,
+    out_dir: Path,
+    options: VocabOptions,
+    report: SkipReport | None = None,
+    variants: Variants | None = None,
 ) -> TrainedVocab:
     """Train SentencePiece on a parallel corpus and write a vocabulary directory.
 
@@ -266,6 +281,8 @@ def train_vocab(
         out_dir: where to write `vocab.json` and the model files (created if needed).
         options: model type, size, joint or separate, character coverage.
         report: when given, invalid corpus lines are skipped and counted there.
+        variants: extra pairs made from each pair (the training-time transforms' casing), to
+            learn pieces for text the model will see but the corpus does not hold.
 
     Returns:
         The loaded vocabulary, a sample of pairs for statistics, and size warnings.
@@ -276,7 +293,7 @@ def train_vocab(
         raise VocabError(f"--vocab-size {options.vocab_size} is too small (at least 8)")
     with tempfile.TemporaryDirectory(prefix="nmtcli-vocab-") as tmp:
         src_file, tgt_file = Path(tmp, "src.txt"), Path(tmp, "tgt.txt")
-        sample, count, nuls = _spool_pairs(read_pairs(spec, report), src_file, tgt_file)
+        sample, count, nuls = _spool_pairs(read_pairs(spec, report), src_file, tgt_file, variants)
         jobs = (
             [("joint", "joint vocabulary", [src_file, tgt_file])]
             if options.joint

@@ -80,6 +80,7 @@ TINY_TRAIN_ARGS = [
     "50",
     "--log-every",
     "1000",
+    "--no-transforms",  # the word-substitution task is lower-case, one sentence a line
 ]
 TINY_MODELS = {
     "rnn": [

@@ -41,7 +41,7 @@ def test_model_directory_is_complete(trained_model):
     ):
         assert (trained_model / name).is_file(), name
     config = json.loads((trained_model / "config.json").read_text())
-    assert config["format_version"] == 1
+    assert config["format_version"] == 2
     assert config["model"]["arch"] in ("rnn", "transformer")
     assert config["train"]["max_steps"] == 300
     assert config["data"]["valid_pairs"] == 100

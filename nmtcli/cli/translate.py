@@ -41,7 +41,8 @@ FORMAT, ALIGN = (
     "text, json (one object per line) or tsv.",
     "Word alignments (Pharaoh i-j) from the attention.",
 )
-SHOW = "Show an attention heatmap per sentence (stderr when piped)."
+SHOW = "Show an attention heatmap per input line (stderr when piped)."
+SPLIT = "Translate each line sentence by sentence (English rules), joined back into one line."
 
 
 def _shown(*names: str, help: str) -> Any:
@@ -80,6 +81,7 @@ def translate(
     batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
+    split: Annotated[bool, typer.Option("--split/--no-split", help=SPLIT)] = True,
     output_format: Annotated[Format, _shown("--format", "-f", help=FORMAT)] = Format.text,
     align: Annotated[bool, _shown("--align", help=ALIGN)] = False,
     show_attention: Annotated[
@@ -121,8 +123,9 @@ def translate(
     interactive = not sentences and input_file is None and sys.stdin.isatty()
     chunk = 1 if interactive else batch_size * 16
     layout = translator.model.attention_layout
+    translations = translator.translate(lines, search, batch_size, chunk, split)
     with output_stream(output_file, (input_file,)) as out:
-        for index, translation in enumerate(translator.translate(lines, search, batch_size, chunk)):
+        for index, translation in enumerate(translations):
             _emit(translation, index, out, plan, sink, layout)
     if sink is not None:
         sink.save()

@@ -16,13 +16,15 @@ from nmtcli.device import DEVICES, PRECISIONS
 from nmtcli.errors import ConfigError
 from nmtcli.fieldtypes import type_problem
 from nmtcli.models.config import TrainingDefaults, option
+from nmtcli.training.transforms import TransformRates
 from nmtcli.vocab import MODEL_TYPES
 
 SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant")
 METRICS = ("bleu", "loss")
-VALID, RUNTIME = "Validation", "Runtime"  # help panels of `nmtcli train`
+VALID, RUNTIME, TRANSFORMS = "Validation", "Runtime", "Transforms"  # help panels of `train`
 DEFAULT_WARMUP = 1000  # steps, for the inverse square-root schedule of older run configurations
 DEFAULT_EPOCHS = 30  # the epoch limit of a run given no --max-steps or --max-time
+RATES = ("upper_rate", "title_rate", "lower_rate", "copy_rate", "concat_rate")  # transforms
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
@@ -54,6 +56,32 @@ class TrainConfig:
     clip_norm: float = option(1.0, "Gradient norm clipping.")
     teacher_forcing: float = option(
         1.0, "Probability of feeding the reference token (<1 is scheduled sampling)."
+    )
+    # training-time transforms (`nmtcli.training.transforms`): shares of the pairs, drawn anew
+    # each epoch; the defaults are measured in docs/benchmarks.md ("Everyday input")
+    transforms: bool = option(
+        True,
+        "Apply the training-time transforms below (off: the corpus as it is).",
+        panel=TRANSFORMS,
+    )
+    upper_rate: float = option(
+        0.05, "Share of pairs upper-cased on both sides each epoch.", panel=TRANSFORMS
+    )
+    title_rate: float = option(
+        0.03, "Share of pairs title-cased on both sides each epoch.", panel=TRANSFORMS
+    )
+    lower_rate: float = option(
+        0.05,
+        "Share of pairs whose source is lower-cased, without punctuation, each epoch.",
+        panel=TRANSFORMS,
+    )
+    copy_rate: float = option(
+        0.1,
+        "Share of pairs given a span to copy each epoch: a number, name, e-mail, URL, emoji.",
+        panel=TRANSFORMS,
+    )
+    concat_rate: float = option(
+        0.1, "Share of pairs joined 2-6 at a time into multi-sentence examples.", panel=TRANSFORMS
     )
     # stopping
     max_epochs: int | None = option(
@@ -121,7 +149,19 @@ class TrainConfig:
             (self.valid_size >= 1 and self.max_length >= 1, "sizes must be positive"),
             (self.warmup is None or self.warmup >= 0, "warmup must not be negative"),
             (self.model_type in MODEL_TYPES, "model-type must be unigram or bpe"),
+            *((0.0 <= getattr(self, n) <= 1.0, f"{_flag(n)} must be in [0, 1]") for n in RATES),
+            (
+                self.upper_rate + self.title_rate + self.lower_rate <= 1.0,
+                "upper-rate, title-rate and lower-rate must add up to at most 1",
+            ),
         ]
+
+    @property
+    def transform_rates(self) -> TransformRates:
+        """The training-time transforms' rates (all 0 with --no-transforms)."""
+        if not self.transforms:
+            return TransformRates()
+        return TransformRates(*(getattr(self, name) for name in RATES))
 
     def peak_lr(self, defaults: TrainingDefaults) -> float:
         """The peak learning rate: the option, else the architecture's default."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from nmtcli.batch import Batch, make_batch
+from nmtcli.training.transforms import TransformRates, transformed_epoch
 from nmtcli.vocab import Vocabulary
 
 ENCODE_CHUNK = 10_000
@@ -176,3 +177,37 @@ def collate(data: ParallelData, indices: list[int]) -> Batch:
 def sequential_batches(data: ParallelData, batch_tokens: int) -> list[list[int]]:
     """Length-sorted batches covering every pair once, for validation (no randomness)."""
     return make_batches(data.src.lengths, data.tgt.lengths, batch_tokens, random.Random(0))
+
+
+def transformed(
+    data: ParallelData,
+    vocabulary: Vocabulary,
+    rates: TransformRates,
+    seed: int,
+    epoch: int,
+    max_length: int,
+) -> ParallelData:
+    """`data` as `epoch` sees it with the training-time transforms (`data` must keep its text).
+
+    Only the pairs a transform changed are encoded again; variants longer than `max_length`
+    pieces are left out, as the corpus's own long pairs are.
+    """
+    if data.src_text is None or data.tgt_text is None:
+        raise ValueError("training-time transforms need the training text")
+    pairs, origin = transformed_epoch(list(zip(data.src_text, data.tgt_text)), rates, seed, epoch)
+    changed = [pair for pair, index in zip(pairs, origin) if index is None]
+    new = encode_corpus(iter(changed), vocabulary, keep_text=False)
+    src_ids: list[list[int]] = []
+    tgt_ids: list[list[int]] = []
+    fresh = 0
+    for index in origin:
+        if index is None:
+            src, tgt = new.src.get(fresh), new.tgt.get(fresh)
+            fresh += 1
+            if src.numel() > max_length or tgt.numel() > max_length:
+                continue
+        else:
+            src, tgt = data.src.get(index), data.tgt.get(index)
+        src_ids.append(src.tolist())
+        tgt_ids.append(tgt.tolist())
+    return ParallelData(TokenStore.from_lists(src_ids), TokenStore.from_lists(tgt_ids))

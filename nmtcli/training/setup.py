@@ -40,6 +40,7 @@ from nmtcli.training.plan import (
     derive_vocab_size,
 )
 from nmtcli.training.state import Progress, TrainingJob
+from nmtcli.training.transforms import vocabulary_variants
 from nmtcli.vocab import VocabOptions, Vocabulary, train_vocab
 
 Notify = Callable[[str], None]
@@ -65,7 +66,8 @@ def _prepare_vocab(
         return model_dir.install_vocabulary(Vocabulary.load(data.vocab))
     report = SkipReport() if data.skip_invalid else None
     options = VocabOptions(train.model_type, train.vocab_size, not train.separate_vocab)
-    trained = train_vocab(data.corpus, model_dir.path, options, report)
+    variants = vocabulary_variants(train.transform_rates, train.seed)
+    trained = train_vocab(data.corpus, model_dir.path, options, report, variants)
     for warning in trained.warnings:
         notify(f"warning: {warning}")
     vocabulary = trained.vocabulary
@@ -106,8 +108,9 @@ def prepare_data(
             f"held out {len(valid_indices):,} of {len(corpus):,} pairs for validation "
             f"(seed {train.seed})"
         )
+    keep_text = train.transform_rates.active  # the transforms vary the text each epoch
     training = _length_filtered(
-        corpus.subset(train_indices, keep_text=False), train, "training", notify
+        corpus.subset(train_indices, keep_text=keep_text), train, "training", notify
     )
     valid = _length_filtered(valid, train, "validation", notify)
     if len(training) == 0:

@@ -21,7 +21,7 @@ from nmtcli.device import autocast, autocast_dtype
 from nmtcli.errors import TrainingError
 from nmtcli.records import ValidationRecord
 from nmtcli.training.checkpoint import save_checkpoint
-from nmtcli.training.data import collate, epoch_batches
+from nmtcli.training.data import collate, epoch_batches, transformed
 from nmtcli.training.loss import scheduled_sampling, smoothed_loss
 from nmtcli.training.schedule import learning_rate
 from nmtcli.training.state import Outcome, Reporter, StepReport, TrainingJob, Window
@@ -80,10 +80,20 @@ class Trainer:
         return Outcome(reason, self.progress)
 
     def _batches(self, epoch: int) -> list[list[int]]:
-        """This rank's batches of `epoch`."""
-        config, dist = self.config, self.dist
+        """This rank's batches of `epoch` (of its transformed pairs, kept in `self.data`)."""
+        config, dist, job = self.config, self.dist, self.job
+        self.data = job.train
+        if config.transform_rates.active:
+            self.data = transformed(
+                job.train,
+                job.vocabulary,
+                config.transform_rates,
+                config.seed,
+                epoch,
+                config.max_length,
+            )
         batches = epoch_batches(
-            self.job.train, config.batch_tokens, config.seed, epoch, dist.rank, dist.world
+            self.data, config.batch_tokens, config.seed, epoch, dist.rank, dist.world
         )
         if not batches:
             raise TrainingError("no training batches: the corpus is empty after filtering")
@@ -96,7 +106,7 @@ class Trainer:
         for index in range(progress.batch_in_epoch, len(batches)):
             if self.dist.any(self.stop_requested):
                 return "interrupted"
-            self._train_step(collate(self.job.train, batches[index]))
+            self._train_step(collate(self.data, batches[index]))
             end_of_epoch = index + 1 == len(batches)
             progress.batch_in_epoch = 0 if end_of_epoch else index + 1
             progress.epoch += end_of_epoch
