@@ -781,6 +781,7 @@ def translate_nmtcli(
         "translate",
         *("-m", str(trained.checkpoint), "-k", str(beam), "--batch-size", "64"),
         *("--device", "cpu", "--precision", precision),
+        "--no-split",  # OpenNMT-py translates each line as one input
     ]
     measured = run(
         runtime.wrap(command),

@@ -27,6 +27,7 @@ def translate_once(
     command = [
         nmtcli(),
         "translate",
+        "--no-split",  # the figures measure search, as they did before splitting existed
         "-m",
         str(model),
         "-k",
