@@ -75,6 +75,9 @@ class EvaluationRecord(_Record):
     decoding: str = ""
     signature: str = ""
     chrf_signature: str = ""
+    kept_verbatim: float | None = None  # share of must-copy spans kept (None: no span)
+    degenerate: int | None = None  # count of degenerate outputs
+    categories: dict[str, dict] | None = None  # category → its scores (robustness sets)
 
     def same_test(self, other: EvaluationRecord) -> bool:
         """Whether `other` scores the same test set with the same decoding (it replaces this)."""

@@ -213,11 +213,13 @@ class Translator:
         batch_size: int = 64,
         bucket_width: int = 10,
         bucket_max: int = 60,
+        split: bool = False,
     ) -> tuple[Report, list[str]]:
-        """Translate `sources` and score them against `references`, overall and by length."""
+        """Translate `sources` (`split`: by sentence) and score them, overall and by length."""
         from nmtcli.evaluation import evaluate
 
-        hypotheses = [t.best.text for t in self.translate(sources, options, batch_size)]
+        translations = self.translate(sources, options, batch_size, split=split)
+        hypotheses = [t.best.text for t in translations]
         return evaluate(sources, hypotheses, references, bucket_width, bucket_max), hypotheses
 
     def force(self, source: str, target: str) -> ForcedResult:

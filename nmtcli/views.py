@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 HEATMAP_SUFFIXES = (".svg", ".html", ".htm")
 SCORE_COLUMNS = ("n", "BLEU", "chrF", "exact", "length", "repeats", "short", "long")
+CATEGORY_COLUMNS = ("n", "BLEU", "chrF", "verbatim", "degenerate")
 
 
 def check_heatmap_file(path: Path | None) -> None:
@@ -96,6 +97,41 @@ def scores_table(title: str, rows: list[list[str]], first: str) -> Table:
     return table
 
 
+def evaluation_tables(title: str, report: Report, by_length: bool) -> list[Table]:
+    """What `evaluate` shows: the whole set, then by length if asked, by category if scored."""
+    tables = [scores_table(title, [scores_row("all", report.overall)], "set")]
+    if by_length:
+        rows = [scores_row(b.label, b.scores) for b in report.buckets]
+        tables.append(scores_table("by source length (words)", rows, "length"))
+    if report.categories:
+        tables.append(category_table(report))
+    return tables
+
+
+def _category_row(label: str, scores: Scores) -> list[str]:
+    """One row of the category table."""
+    share, spans = scores.kept_verbatim, scores.verbatim_spans
+    kept = "–" if share is None else f"{share:.1%} ({round(share * spans)}/{spans})"
+    corpus = (f"{scores.sentences:,}", f"{scores.bleu:.2f}", f"{scores.chrf:.2f}")
+    return [label, *corpus, kept, f"{scores.degenerate:,}"]
+
+
+def category_table(report: Report) -> Table:
+    """Per category, then the whole set: sentences, BLEU, chrF, kept verbatim, degenerate."""
+    table = Table(title="by category", title_justify="left")
+    for header in ("category", *CATEGORY_COLUMNS):
+        table.add_column(header, justify="left" if header == "category" else "right")
+    table.caption = (
+        "verbatim: must-copy spans (numbers, names, symbols of the source that the reference "
+        "copies) found in the output; degenerate: outputs with a runaway repetition or over 3× "
+        "the source's words"
+    )
+    for category in report.categories:
+        table.add_row(*_category_row(category.name, category.scores))
+    table.add_row(*_category_row("all", report.overall), style="bold")
+    return table
+
+
 def comparison_table(reports: dict[str, Report], labels: list[str], metric: str) -> Table:
     """Rows: buckets and the whole set; columns: the metric for each model."""
     table = Table(title=f"{metric} by source length (words)", title_justify="left")
@@ -118,6 +154,20 @@ def comparison_table(reports: dict[str, Report], labels: list[str], metric: str)
         style="bold",
     )
     return table
+
+
+def comparison_chart(
+    labels: list[str], series: dict[str, list[float | None]], metric: str, width: int, color: bool
+) -> RenderableType:
+    """The bar chart of `compare`: the metric per bucket for each model (exact match in %)."""
+    from nmtcli.charts import bar_chart
+
+    unit = "%" if metric == "exact_match" else ""
+    scaled = {
+        name: [None if v is None else (v * 100 if unit else v) for v in values]
+        for name, values in series.items()
+    }
+    return bar_chart(labels, scaled, width, color, unit)
 
 
 def parameter_tree(node: ParamNode, max_depth: int = 3, tree: Tree | None = None) -> Tree:

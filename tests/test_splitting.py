@@ -124,3 +124,19 @@ def test_json_attention_and_alignments_of_a_split_line(cli, trained_model):
     assert "sentences" not in whole
     links = [tuple(map(int, link.split("-"))) for link in split["alignment"].split()]
     assert [j for _, j in links] == list(range(len(split["translation"].split())))
+
+
+def test_evaluate_splits_lines_as_translate_does(cli, trained_model, tmp_path):
+    test = tmp_path / "test.tsv"
+    test.write_text("the tree. old red house.\tl'arbre. vieille maison rouge.\n", encoding="utf-8")
+    args = ("evaluate", "-m", trained_model, test, "-k", "1", "--hypotheses")
+    assert cli(*args, tmp_path / "split.txt").exit_code == 0
+    assert cli(*args, tmp_path / "whole.txt", "--no-split").exit_code == 0
+    alone = cli(
+        "translate", "-m", trained_model, "-k", "1", "--no-split", "the tree.", "old red house."
+    )
+    whole = cli(
+        "translate", "-m", trained_model, "-k", "1", "--no-split", "the tree. old red house."
+    )
+    assert (tmp_path / "split.txt").read_text() == " ".join(alone.stdout.splitlines()) + "\n"
+    assert (tmp_path / "whole.txt").read_text() == whole.stdout

@@ -27,9 +27,12 @@ from nmtcli.cli.options import (
     DeviceOpt,
     ModelOpt,
     PrecisionOpt,
+    SplitOpt,
     with_search_options,
 )
-from nmtcli.corpus import CorpusSpec, SkipReport, read_pairs
+from nmtcli.corpus import CorpusSpec, SkipReport, read_lines, read_pairs, read_raw_lines
+from nmtcli.errors import CorpusError
+from nmtcli.evaluation import categorised_set, has_category_header, with_categories
 from nmtcli.toy import TASKS
 
 if TYPE_CHECKING:
@@ -70,18 +73,26 @@ def toy(
 
 
 def _test_pairs(
-    test: str | None, src_file: str | None, ref_file: str | None, skip: bool
-) -> tuple[list[str], list[str]]:
-    """Sources and references of a test set."""
-    report = SkipReport() if skip else None
-    pairs = list(read_pairs(CorpusSpec(tsv=test, src=src_file, tgt=ref_file), report))
+    test: str | None, src_file: str | None, ref_file: str | None, skip: bool, by_category: bool
+) -> tuple[list[str], list[str], list[str]]:
+    """Sources, references and categories (of a TSV with the robustness header, else empty)."""
+    spec, report = CorpusSpec(tsv=test, src=src_file, tgt=ref_file), SkipReport() if skip else None
+    if test and (by_category or (test != "-" and has_category_header(next(read_lines(test), "")))):
+        found = categorised_set(test, read_raw_lines(test), report)
+        pairs = found.sources, found.references, found.categories
+    elif by_category:
+        raise CorpusError("--by-category needs a TSV test set: category<TAB>source<TAB>reference")
+    else:
+        read = list(read_pairs(spec, report))
+        pairs = [s for s, _ in read], [t for _, t in read], []
     if report and report.skipped:
         note(f"warning: skipped {report.skipped} invalid line(s); first: {report.examples[0]}")
-    return [s for s, _ in pairs], [t for _, t in pairs]
+    return pairs
 
 
 HYPOTHESES = "Also write the translations here."
 RECORD = "Save the scores under this test-set name in the model's card."
+BY_CATEGORY = "Add a table per category (TSV with the header category<TAB>source<TAB>reference)."
 PLOT = "Also save a line plot (.png, .svg, .pdf; needs matplotlib)."
 TestArg = Annotated[
     str | None,
@@ -109,12 +120,14 @@ def evaluate(
     by_length: Annotated[
         bool, typer.Option("--by-length", help="Add a table per source-length bucket.")
     ] = False,
+    by_category: Annotated[bool, typer.Option("--by-category", help=BY_CATEGORY)] = False,
     bucket_width: WidthOpt = 10,
     bucket_max: LastOpt = 60,
     output_format: FormatOpt = OutputFormat.text,
     hypotheses_out: Annotated[Path | None, plain_option("--hypotheses", help=HYPOTHESES)] = None,
     record: Annotated[str | None, plain_option("--record", help=RECORD)] = None,
     batch_size: BatchSizeOpt = 64,
+    split: SplitOpt = True,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
     skip_invalid: SkipInvalidOpt = False,
@@ -127,13 +140,15 @@ def evaluate(
     from nmtcli.modeldir import ModelDir
     from nmtcli.shipped import model_or_default
     from nmtcli.translator import Translator
-    from nmtcli.views import scores_row, scores_table
+    from nmtcli.views import evaluation_tables
 
     if hypotheses_out is not None:
         check_output(hypotheses_out, (test, src_file, ref_file))
-    pairs = _test_pairs(test, src_file, ref_file, skip_invalid)
-    translator = Translator.open(model, device, precision)
-    report, hypotheses = translator.evaluate(*pairs, search, batch_size, bucket_width, bucket_max)
+    *pairs, categories = _test_pairs(test, src_file, ref_file, skip_invalid, by_category)
+    translator, limits = Translator.open(model, device, precision), (bucket_width, bucket_max)
+    report, hypotheses = translator.evaluate(*pairs, search, batch_size, *limits, split)
+    if by_category:
+        report = with_categories(report, categories, pairs[0], hypotheses, pairs[1])
     decoding = search.label()
     if hypotheses_out is not None:
         with replacing_output(hypotheses_out, (test, src_file, ref_file)) as stream:
@@ -143,22 +158,12 @@ def evaluate(
             evaluation_record(record, report, decoding)
         )
     if output_format == OutputFormat.json:
-        payload = report_dict(report) | {"decoding": decoding}
-        if not by_length:
-            payload.pop("buckets")
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(report_dict(report, by_length) | {"decoding": decoding}, indent=2))
         return
     console = stdout()
-    title = f"{test or src_file or 'test'} ({decoding})"
-    console.print(scores_table(title, [scores_row("all", report.overall)], "set"))
-    if by_length:
-        rows = [scores_row(b.label, b.scores) for b in report.buckets]
-        console.print(scores_table("by source length (words)", rows, "length"))
-    console.print(
-        f"BLEU: {report.bleu_signature}\nchrF: {report.chrf_signature}",
-        highlight=False,
-        soft_wrap=True,
-    )
+    for table in evaluation_tables(f"{test or src_file or 'test'} ({decoding})", report, by_length):
+        console.print(table)
+    console.print(f"BLEU: {report.bleu_signature}\nchrF: {report.chrf_signature}", soft_wrap=True)
 
 
 @app.command(
@@ -179,6 +184,7 @@ def compare(
     bucket_max: LastOpt = 60,
     output_format: FormatOpt = OutputFormat.text,
     batch_size: BatchSizeOpt = 64,
+    split: SplitOpt = True,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
     skip_invalid: SkipInvalidOpt = False,
@@ -186,15 +192,15 @@ def compare(
     search: SearchOptions,
 ) -> None:
     """Evaluate several models on one test set, per source-length bucket, with a chart."""
-    from nmtcli.charts import bar_chart, save_plot
+    from nmtcli.charts import save_plot
     from nmtcli.evaluation import bucket_labels, bucket_values, report_dict
     from nmtcli.translator import Translator
-    from nmtcli.views import comparison_table
+    from nmtcli.views import comparison_chart, comparison_table
 
-    pairs = _test_pairs(test, src_file, ref_file, skip_invalid)
+    pairs = _test_pairs(test, src_file, ref_file, skip_invalid, False)[:2]
     reports = {
         name: Translator.open(path, device, precision).evaluate(
-            *pairs, search, batch_size, bucket_width, bucket_max
+            *pairs, search, batch_size, bucket_width, bucket_max, split
         )[0]
         for name, path in zip(_model_names(models), models)
     }
@@ -209,12 +215,8 @@ def compare(
         return
     console = stdout()
     console.print(comparison_table(reports, labels, metric.value))
-    unit = "%" if metric == Metric.exact_match else ""
-    scaled = {
-        n: [None if v is None else (v * 100 if unit else v) for v in vs] for n, vs in series.items()
-    }
     color = color_enabled() and console.is_terminal
-    console.print(bar_chart(labels, scaled, console.width, color, unit))
+    console.print(comparison_chart(labels, series, metric.value, console.width, color))
     if plot is not None:
         note(f"wrote {plot}")
 

@@ -58,6 +58,8 @@ MinLengthOpt = Annotated[
 NOREPEAT_HELP = "Forbid repeating any n-gram of this size (0: off)."
 NoRepeatOpt = Annotated[int, _search("--no-repeat-ngram", help=NOREPEAT_HELP, min=0)]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Sentences per batch.", min=1)]
+SPLIT = "Translate each line sentence by sentence (English rules), joined back into one line."
+SplitOpt = Annotated[bool, typer.Option("--split/--no-split", help=SPLIT)]
 LEVEL_HELP = "Heatmap of pieces, or of words (pieces merged)."
 LevelOpt = Annotated[Level, _attention("--attention-level", LEVEL_HELP, shown=True)]
 LAYER_HELP = "Transformer layer to show (1-based; default: the penultimate)."

@@ -22,6 +22,7 @@ from nmtcli.cli.options import (
     LevelOpt,
     ModelOpt,
     PrecisionOpt,
+    SplitOpt,
     with_search_options,
 )
 from nmtcli.corpus import STDIN, read_lines
@@ -42,7 +43,6 @@ FORMAT, ALIGN = (
     "Word alignments (Pharaoh i-j) from the attention.",
 )
 SHOW = "Show an attention heatmap per input line (stderr when piped)."
-SPLIT = "Translate each line sentence by sentence (English rules), joined back into one line."
 
 
 def _shown(*names: str, help: str) -> Any:
@@ -81,7 +81,7 @@ def translate(
     batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
-    split: Annotated[bool, typer.Option("--split/--no-split", help=SPLIT)] = True,
+    split: SplitOpt = True,
     output_format: Annotated[Format, _shown("--format", "-f", help=FORMAT)] = Format.text,
     align: Annotated[bool, _shown("--align", help=ALIGN)] = False,
     show_attention: Annotated[
