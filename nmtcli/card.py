@@ -112,11 +112,17 @@ def _data_markdown(summary: ModelSummary) -> list[str]:
     corpus = data.corpus
     files = [corpus.tsv] if corpus.tsv else [corpus.src, corpus.tgt]
     source = " + ".join(_short_path(name) for name in files)
+    stages = [
+        f"- fine-tuned from `{_short_path(stage.model)}`: trained on `{_short_path(stage.corpus)}`"
+        f", {stage.train_pairs:,} pairs, {stage.steps:,} steps"
+        for stage in reversed(summary.run.lineage)
+    ]
     return [
         "## Data",
         "",
         f"- training: `{source}`, {data.train_pairs:,} pairs",
         f"- validation: {data.valid_pairs:,} pairs",
+        *stages,
         "",
     ]
 

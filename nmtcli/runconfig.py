@@ -46,6 +46,16 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """An earlier training stage of a fine-tuned model: its directory, data and updates."""
+
+    model: str
+    corpus: str
+    train_pairs: int = 0
+    steps: int = 0
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything `config.json` says about a model directory."""
 
@@ -54,6 +64,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataDescription | None = None
     hardware: Hardware | None = None
+    lineage: tuple[Stage, ...] = ()  # the stages before this one, oldest first (--init-from)
     nmtcli_version: str = __version__
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +87,7 @@ class RunConfig:
             },
             "hardware": None if self.hardware is None else asdict(self.hardware),
             "data": data,
+            "lineage": [asdict(stage) for stage in self.lineage],
         }
 
     @classmethod
@@ -93,6 +105,7 @@ class RunConfig:
                 train=TrainConfig(**_known(_section(values, "train"), _names(TrainConfig))),
                 data=None if not data else _data(data),
                 hardware=None if not hardware else Hardware(**_known(hardware, _names(Hardware))),
+                lineage=tuple(Stage(**stage) for stage in _list(values, "lineage")),
                 nmtcli_version=str(values.get("nmtcli_version", "?")),
             )
         except (KeyError, TypeError) as error:
@@ -131,6 +144,14 @@ def _section(values: dict[str, Any], name: str, required: bool = False) -> dict[
     if not isinstance(section, dict):
         raise ConfigError(f"malformed ({name!r} is {section!r}, not an object)")
     return section
+
+
+def _list(values: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A list of objects of the config (empty if absent)."""
+    items = values.get(name) or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ConfigError(f"malformed ({name!r} is {items!r}, not a list of objects)")
+    return items
 
 
 def _int(section: dict[str, Any], name: str) -> int:

@@ -72,6 +72,14 @@ class Seq2Seq(nn.Module, ABC):
     def forward(self, batch: Batch, need_attention: bool = False) -> tuple[Tensor, Tensor | None]:
         """Teacher-forced pass: logits (B, T, V) and attention (B, T, L, N, S) or None."""
 
+    @abstractmethod
+    def part_of(self, name: str) -> tuple[str, int | None]:
+        """Where parameter `name` sits: (`embeddings`, `encoder` or `decoder`, layer or None).
+
+        Fine-tuning's `--freeze` selects parameters by these parts; a layer index counts from
+        the input side, and None is a part's parameters outside its stacked layers.
+        """
+
 
 @dataclass
 class ParamNode:

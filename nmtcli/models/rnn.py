@@ -21,6 +21,7 @@ V vocabulary, Y layers.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import torch
@@ -109,6 +110,9 @@ class RNNEncoder(nn.Module):
         return torch.cat([both[:, 0], both[:, 1]], dim=-1)  # (Y, B, H)
 
 
+_RNN_LAYER = re.compile(r"\.rnn\.\w+_l(\d+)(?:_reverse)?$")
+
+
 class RNNSeq2Seq(Seq2Seq):
     """RNN encoder–decoder; see the module docstring for the equations of each attention."""
 
@@ -173,6 +177,14 @@ class RNNSeq2Seq(Seq2Seq):
             None if state.cell is None else state.cell.index_select(1, index),
             None if state.feed is None else state.feed.index_select(0, index),
         )
+
+    def part_of(self, name: str) -> tuple[str, int | None]:
+        """`encoder.embed`/`embed` are embeddings; `*.rnn.*_lN` is layer N of its side."""
+        if name.split(".")[-2] == "embed":
+            return "embeddings", None
+        layer = _RNN_LAYER.search(name)
+        side = "encoder" if name.startswith("encoder.") else "decoder"
+        return side, int(layer.group(1)) if layer else None
 
     def forward(self, batch: Batch, need_attention: bool = False) -> tuple[Tensor, Tensor | None]:
         """Teacher-forced logits (B, T, V) and attention (B, T, 1, 1, S) or None."""

@@ -21,6 +21,7 @@ F feed-forward size, V vocabulary, L layers.
 from __future__ import annotations
 
 import math
+import re
 from typing import NamedTuple
 
 import torch
@@ -168,6 +169,9 @@ class DecoderLayer(nn.Module):
         return x, weights, (keys, values)
 
 
+_LAYER = re.compile(r"(?:en|de)coder_layers\.(\d+)\.")
+
+
 class TransformerState(NamedTuple):
     """Self-attention key/value cache per decoder layer, batch-first, and the next position."""
 
@@ -279,6 +283,14 @@ class TransformerSeq2Seq(Seq2Seq):
             [v.index_select(0, index) for v in state.values],
             state.position,
         )
+
+    def part_of(self, name: str) -> tuple[str, int | None]:
+        """`*_embed` are embeddings; `encoder_layers.N` / `decoder_layers.N` are layer N."""
+        if name.split(".")[0].endswith("_embed"):
+            return "embeddings", None
+        layer = _LAYER.match(name)
+        side = "encoder" if name.startswith("encoder") else "decoder"
+        return side, int(layer.group(1)) if layer else None
 
     def forward(self, batch: Batch, need_attention: bool = False) -> tuple[Tensor, Tensor | None]:
         """Teacher-forced logits (B, T, V) and cross-attention (B, T, L, N, S) or None."""

@@ -22,6 +22,7 @@ from nmtcli.vocab import MODEL_TYPES
 SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant")
 METRICS = ("bleu", "loss")
 VALID, RUNTIME, TRANSFORMS = "Validation", "Runtime", "Transforms"  # help panels of `train`
+FINETUNE = "Fine-tuning"
 DEFAULT_WARMUP = 1000  # steps, for the inverse square-root schedule of older run configurations
 DEFAULT_EPOCHS = 30  # the epoch limit of a run given no --max-steps or --max-time
 RATES = ("upper_rate", "title_rate", "lower_rate", "copy_rate", "concat_rate")  # transforms
@@ -56,6 +57,19 @@ class TrainConfig:
     clip_norm: float = option(1.0, "Gradient norm clipping.")
     teacher_forcing: float = option(
         1.0, "Probability of feeding the reference token (<1 is scheduled sampling)."
+    )
+    # fine-tuning (`nmtcli.training.finetune`)
+    init_from: str | None = option(
+        None,
+        "Fine-tune: start from this model directory (or shipped model, e.g. en-fr): its "
+        "architecture, vocabulary and weights; optimizer, schedule and best score start fresh.",
+        panel=FINETUNE,
+    )
+    freeze: str | None = option(
+        None,
+        "Parameters not trained: embeddings, encoder, decoder, encoder:N or decoder:N (the first "
+        "N layers), comma-separated.",
+        panel=FINETUNE,
     )
     # training-time transforms (`nmtcli.training.transforms`): shares of the pairs, drawn anew
     # each epoch; the defaults are measured in docs/benchmarks.md ("Everyday input")

@@ -22,6 +22,7 @@ from nmtcli.models.config import (
     model_config_from_dict,
 )
 from nmtcli.training.config import TRAIN_FIELDS, TrainConfig, parse_duration
+from nmtcli.training.finetune import inherited_model, parent_directory, parse_freeze
 
 DATA_FIELDS = frozenset(
     {"corpus", "src_file", "tgt_file", "valid", "valid_src_file", "valid_tgt_file"}
@@ -125,23 +126,50 @@ def merge(typed: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
 def resolve_configs(values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs from merged option values."""
     model_values = {key: value for key, value in values.items() if key in MODEL_FIELDS}
+    check_applies(model_values, model_values.get("arch", DEFAULT_ARCH))
+    model = model_config_from_dict(model_values, default_arch=DEFAULT_ARCH)
+    return model, train_config(values)
+
+
+def train_config(values: dict[str, Any]) -> TrainConfig:
+    """The training config from merged option values."""
     train_values = {key: value for key, value in values.items() if key in TRAIN_FIELDS}
     if "max_time" in train_values and train_values["max_time"] is not None:
         train_values["max_time"] = parse_duration(train_values["max_time"])
-    check_applies(model_values, model_values.get("arch", DEFAULT_ARCH))
-    model = model_config_from_dict(model_values, default_arch=DEFAULT_ARCH)
     try:
-        return model, TrainConfig(**train_values)
+        return TrainConfig(**train_values)
     except TypeError as error:
         raise ConfigError(f"invalid option value: {error}") from None
 
 
 def resolve_request(values: dict[str, Any]) -> TrainRequest:
     """A new run from merged option values (YAML and typed flags)."""
-    model, train = resolve_configs(values)
-    data = data_options(values)
+    if values.get("init_from") is not None:
+        model, train, data = _fine_tuning(values)
+    else:
+        (model, train), data = resolve_configs(values), data_options(values)
+    parse_freeze(train.freeze)
     output = values.get("output") or Path("runs") / corpus_name(data.corpus)
     return TrainRequest(model, train, data, Path(output))
+
+
+def _fine_tuning(values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig, DataOptions]:
+    """Model, training and data options of a run that starts from `--init-from`'s model."""
+    from nmtcli.modeldir import ModelDir
+
+    source = values["init_from"]
+    if not isinstance(source, str | Path):
+        raise ConfigError(f"init-from must be a model directory, not {source!r}")
+    parent = parent_directory(str(source))
+    if values.get("vocab") is not None:
+        raise ConfigError(
+            f"--init-from {source} uses that model's vocabulary (its weights are tied to it); "
+            "drop --vocab"
+        )
+    model_values = {key: value for key, value in values.items() if key in MODEL_FIELDS}
+    model = inherited_model(ModelDir.load(parent).run, model_values, str(source))
+    train = train_config(values | {"init_from": str(parent)})
+    return model, train, replace(data_options(values), vocab=parent)
 
 
 def data_options(values: dict[str, Any]) -> DataOptions:

@@ -18,9 +18,9 @@ import torch
 
 from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, read_pairs
 from nmtcli.errors import CorpusError, ModelDirError
-from nmtcli.modeldir import ModelDir
+from nmtcli.modeldir import BEST, ModelDir, load_weights
 from nmtcli.models import VocabSizes
-from nmtcli.runconfig import DataDescription, Hardware, RunConfig
+from nmtcli.runconfig import DataDescription, Hardware, RunConfig, Stage
 from nmtcli.training.checkpoint import restore_rng
 from nmtcli.training.config import TrainConfig
 from nmtcli.training.data import (
@@ -32,6 +32,7 @@ from nmtcli.training.data import (
     within_length,
 )
 from nmtcli.training.distributed import DistInfo
+from nmtcli.training.finetune import freeze, parent_stage
 from nmtcli.training.options import DataOptions, TrainRequest, resumed_train_config
 from nmtcli.training.plan import (
     derive_batch_tokens,
@@ -184,7 +185,28 @@ def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) 
             training, valid, _ = prepare_data(spooled, run.train, vocabulary, notify)
     torch.manual_seed(run.train.seed)
     model = model_dir.new_model()
+    if run.train.init_from is not None:
+        load_weights(model, Path(run.train.init_from) / BEST)
+    _freeze(model, run.train, notify)
     return TrainingJob(model, run, vocabulary, training, valid, model_dir, dist)
+
+
+def _freeze(model: Any, train: TrainConfig, notify: Notify) -> None:
+    """Apply --freeze, saying how much of the model it holds fixed."""
+    if train.freeze:
+        frozen = freeze(model, train.freeze)
+        total = sum(p.numel() for p in model.parameters())
+        notify(f"frozen ({train.freeze}): {frozen:,} of {total:,} parameters")
+
+
+def _lineage(train: TrainConfig) -> tuple[Stage, ...]:
+    """The training stages before this run: its parent's, then the parent itself."""
+    if train.init_from is None:
+        return ()
+    parent = ModelDir.load(Path(train.init_from))
+    records = parent.metrics()
+    steps = records[-1].step if records else 0
+    return (*parent.run.lineage, parent_stage(parent.run, parent.path, steps))
 
 
 def _build_run(
@@ -211,6 +233,7 @@ def _build_run(
         train=train,
         data=replace(description, corpus=request.data.corpus),
         hardware=Hardware(dist.describe(), dist.world),
+        lineage=_lineage(train),
     )
     staged.write_run(run)
     return run, training, valid
@@ -235,6 +258,7 @@ def resume_job(
     training, valid, description = prepare_data(data, train, vocabulary, lambda _: None)
     _check_same_data(data, saved, description)
     model, progress = _restored(model_dir, state, dist.device)
+    _freeze(model, train, notify)
     notify(f"resuming {directory} at step {progress.step} (epoch {progress.epoch + 1})")
     if train != run.train:
         run = replace(run, train=train)
