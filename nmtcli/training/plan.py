@@ -20,6 +20,7 @@ VOCAB_BOUNDS = (1000, 8000)  # pieces; about 28·√pairs: 2,000 for 5k pairs, 8
 BATCH_BOUNDS = (1024, 4096)  # padded tokens
 UPDATES_PER_EPOCH = 200  # the batch size aims at this many updates an epoch (docs/benchmarks.md)
 WARMUP_SHARE, WARMUP_BOUNDS = 0.08, (50, 1000)  # of the planned updates
+FINETUNE_WARMUP = 100  # steps: a trained model needs no long warm-up (docs/experiments.md)
 SHORT_RUN_EPOCHS = 10  # runs of fewer epochs validate every tenth of the run, not each epoch
 MIN_VALID_EVERY = 25
 
@@ -73,6 +74,9 @@ def derive_schedule(
     """`train` with the warm-up and validation interval filled in from the planned updates."""
     planned = planned_steps(train, steps_per_epoch)
     limit = "" if train.max_time is None else " (fewer if --max-time comes first)"
+    if train.warmup is None and train.init_from is not None:
+        reason = f"{FINETUNE_WARMUP} steps, as the model starts trained (--init-from)"
+        train = _with(train, "warmup", FINETUNE_WARMUP, reason)
     if train.warmup is None and train.schedule(defaults) == "inverse_sqrt":
         warmup = min(max(round(WARMUP_SHARE * planned), WARMUP_BOUNDS[0]), WARMUP_BOUNDS[1])
         reason = f"{warmup:,} steps: {WARMUP_SHARE:.0%} of {planned:,} planned updates{limit}"
