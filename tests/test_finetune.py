@@ -126,3 +126,15 @@ def test_an_unknown_parent_is_a_one_line_error(cli, new_data, tmp_path):
     result = cli("train", new_data, "--init-from", tmp_path / "nothing", "-o", tmp_path / "c")
     assert result.exit_code == 1
     assert "not a model directory or a shipped model's name" in result.stderr
+
+
+def test_mixing_in_the_parents_corpus(cli, trained_model, new_data, tmp_path):
+    child = tmp_path / "child"
+    args = ("train", new_data, "--init-from", trained_model, "-o", child, *FINE)
+    result = cli(*args, "--mix-parent", "0.5", "--max-steps", "2")
+    assert result.exit_code == 0, result.output
+    assert "mixing in 360 pairs of the parent's corpus (" in result.stderr  # 360 new, 40 held out
+    assert json.loads((child / "config.json").read_text())["data"]["train_pairs"] == 720
+    assert cli("train", "--resume", child, "--max-steps", "4").exit_code == 0
+    alone = cli("train", new_data, "-o", tmp_path / "x", "--mix-parent", "0.2")
+    assert alone.exit_code == 1 and "mix-parent needs --init-from" in alone.stderr

@@ -71,6 +71,12 @@ class TrainConfig:
         "N layers), comma-separated.",
         panel=FINETUNE,
     )
+    mix_parent: float = option(
+        0.0,
+        "Share of the training pairs drawn from the --init-from model's own corpus, against "
+        "forgetting what it knew.",
+        panel=FINETUNE,
+    )
     # training-time transforms (`nmtcli.training.transforms`): shares of the pairs, drawn anew
     # each epoch; the defaults are measured in docs/benchmarks.md ("Everyday input")
     transforms: bool = option(
@@ -164,6 +170,8 @@ class TrainConfig:
             (self.warmup is None or self.warmup >= 0, "warmup must not be negative"),
             (self.model_type in MODEL_TYPES, "model-type must be unigram or bpe"),
             *((0.0 <= getattr(self, n) <= 1.0, f"{_flag(n)} must be in [0, 1]") for n in RATES),
+            (0.0 <= self.mix_parent < 1.0, "mix-parent must be in [0, 1)"),
+            (self.mix_parent == 0.0 or self.init_from is not None, "mix-parent needs --init-from"),
             (
                 self.upper_rate + self.title_rate + self.lower_rate <= 1.0,
                 "upper-rate, title-rate and lower-rate must add up to at most 1",

@@ -52,6 +52,11 @@ class TokenStore:
         """Sequence `index` as an int64 tensor."""
         return self.ids[self.offsets[index] : self.offsets[index + 1]].long()
 
+    def joined(self, other: TokenStore) -> TokenStore:
+        """These sequences followed by `other`'s."""
+        offsets = torch.cat([self.offsets, other.offsets[1:] + self.offsets[-1]])
+        return TokenStore(torch.cat([self.ids, other.ids]), offsets)
+
     def subset(self, indices: list[int]) -> TokenStore:
         """A new store holding `indices`, in that order."""
         return TokenStore.from_lists(self.get(i).tolist() for i in indices)
@@ -68,6 +73,16 @@ class ParallelData:
 
     def __len__(self) -> int:
         return len(self.src)
+
+    def joined(self, other: ParallelData) -> ParallelData:
+        """These pairs followed by `other`'s (texts kept only when both have them)."""
+        texts = self.src_text is not None and other.src_text is not None
+        return ParallelData(
+            self.src.joined(other.src),
+            self.tgt.joined(other.tgt),
+            [*self.src_text, *other.src_text] if texts else None,  # type: ignore[misc]
+            [*self.tgt_text, *other.tgt_text] if texts else None,  # type: ignore[misc]
+        )
 
     def subset(self, indices: list[int], keep_text: bool) -> ParallelData:
         """The pairs at `indices`."""

@@ -6,6 +6,7 @@ The resolved run configuration is saved in `config.json`, which is all `--resume
 from __future__ import annotations
 
 import hashlib
+import random
 import shutil
 import sys
 import tempfile
@@ -120,6 +121,8 @@ def prepare_data(
         )
     if len(valid) == 0:
         raise CorpusError(f"no validation pairs of at most {train.max_length} pieces")
+    if train.mix_parent > 0:
+        training = _with_parent_pairs(training, train, vocabulary, notify)
     description = DataDescription(
         data.corpus,
         data.valid,
@@ -130,6 +133,24 @@ def prepare_data(
         fingerprint(data),
     )
     return training, valid, description
+
+
+def _with_parent_pairs(
+    training: ParallelData, train: TrainConfig, vocabulary: Vocabulary, notify: Notify
+) -> ParallelData:
+    """`training` with a seeded sample of the parent's corpus, `--mix-parent` of the total."""
+    parent = ModelDir.load(Path(str(train.init_from))).run.data
+    if parent is None or parent.from_stdin:
+        raise CorpusError(f"--mix-parent: {train.init_from} does not say what it was trained on")
+    try:
+        corpus = encode_corpus(read_pairs(parent.corpus), vocabulary, training.src_text is not None)
+    except CorpusError as error:
+        raise CorpusError(f"--mix-parent: the parent's corpus cannot be read ({error})") from None
+    wanted = min(round(train.mix_parent / (1 - train.mix_parent) * len(training)), len(corpus))
+    chosen = sorted(random.Random(train.seed).sample(range(len(corpus)), wanted))
+    mixed = corpus.subset(chosen, keep_text=training.src_text is not None)
+    notify(f"mixing in {wanted:,} pairs of the parent's corpus ({parent.corpus.describe()})")
+    return _length_filtered(training.joined(mixed), train, "mixed-in", lambda _: None)
 
 
 def _length_filtered(
