@@ -28,7 +28,15 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 
-from nmtcli.corpus import SkipReport, decode_line, display_name
+from nmtcli.corpus import (
+    CorpusSpec,
+    SkipReport,
+    decode_line,
+    display_name,
+    read_lines,
+    read_pairs,
+    read_raw_lines,
+)
 from nmtcli.errors import CorpusError
 from nmtcli.records import EvaluationRecord
 from nmtcli.verbatim import kept_spans
@@ -252,6 +260,24 @@ def categorised_set(
     if not result.sources:
         raise CorpusError(f"{where}: no sentence pairs after the header")
     return result
+
+
+def read_test_set(
+    spec: CorpusSpec, report: SkipReport | None, by_category: bool
+) -> tuple[list[str], list[str], list[str]]:
+    """Sources, references and categories (of a TSV with the robustness header, else empty).
+
+    A TSV whose first line is the robustness header is read as a categorised set; asking for
+    categories of anything else is a `CorpusError`.
+    """
+    test = spec.tsv
+    if test and (by_category or (test != "-" and has_category_header(next(read_lines(test), "")))):
+        found = categorised_set(test, read_raw_lines(test), report)
+        return found.sources, found.references, found.categories
+    if by_category:
+        raise CorpusError("--by-category needs a TSV test set: category<TAB>source<TAB>reference")
+    pairs = list(read_pairs(spec, report))
+    return [s for s, _ in pairs], [t for _, t in pairs], []
 
 
 def _category_columns(line: str, where: str, number: int) -> list[str]:

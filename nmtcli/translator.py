@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from nmtcli.batch import EOS_PIECE, make_batch
-from nmtcli.device import autocast, autocast_dtype, resolve_device
+from nmtcli.device import autocast, autocast_dtype, quantized, resolve_device
 from nmtcli.modeldir import ModelDir
 from nmtcli.search import (
     Hypothesis,
@@ -146,6 +146,8 @@ class Translator:
         self.device = resolve_device(device)
         self.autocast_dtype = autocast_dtype(precision, self.device)
         self.model = self.model_dir.build(weights, self.device)
+        if precision == "int8":
+            self.model = quantized(self.model)
         self.min_length_unmet = 0  # sentences whose length limit came before --min-length
         self.source_language = DEFAULT_LANGUAGE  # for sentence splitting
 

@@ -322,3 +322,62 @@ def test_unusable_precision_is_a_one_line_error(cli, trained_model, precision, m
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_int8_quantizes_every_linear_and_recurrent_layer_and_keeps_the_translations(
+    cli, trained_model, tmp_path
+):
+    import torch
+    from torch.ao.nn.quantized import dynamic
+
+    from nmtcli.translator import Translator
+
+    fp32_translator = Translator(trained_model, "cpu")
+    int8_translator = Translator(trained_model, "cpu", precision="int8")
+    layers = (torch.nn.Linear, torch.nn.RNNBase)
+    float_layers = sum(isinstance(m, layers) for m in fp32_translator.model.modules())
+    modules = list(int8_translator.model.modules())
+    assert not any(type(m) in (torch.nn.Linear, torch.nn.LSTM, torch.nn.GRU) for m in modules)
+    quantized = [m for m in modules if isinstance(m, dynamic.Linear | dynamic.LSTM | dynamic.GRU)]
+    assert len(quantized) == float_layers > 0
+    for beam in ("1", "3"):
+        fp32 = cli("translate", "-m", trained_model, "-k", beam, *SENTENCES)
+        int8 = cli("translate", "-m", trained_model, "-k", beam, "--precision", "int8", *SENTENCES)
+        assert int8.exit_code == 0, int8.output
+        assert len(int8.stdout.splitlines()) == len(SENTENCES)
+    for source, target in zip(SENTENCES, fp32.stdout.splitlines()):  # each token's probability
+        expected = fp32_translator.force(source, target).token_log_probs
+        found = int8_translator.force(source, target).token_log_probs
+        assert max(abs(a - b) for a, b in zip(expected, found)) < 0.1
+    views = cli(
+        "translate",
+        "-m",
+        trained_model,
+        "--precision",
+        "int8",
+        "-k",
+        "3",
+        "--n-best",
+        "2",
+        "--align",
+        "--show-attention",
+        "-f",
+        "json",
+        "old red house",
+    )
+    assert views.exit_code == 0, views.output
+    line = json.loads(views.stdout.splitlines()[0])
+    assert len(line["nbest"]) == 2 and line["alignment"] and line["attention"]["weights"]
+    forced = cli("attention", "-m", trained_model, "--precision", "int8", "old red house", "x")
+    assert forced.exit_code == 0, forced.output
+
+
+def test_int8_is_for_the_cpu():
+    import torch
+
+    from nmtcli.device import autocast_dtype
+    from nmtcli.errors import ConfigError
+
+    assert autocast_dtype("int8", torch.device("cpu")) is None
+    with pytest.raises(ConfigError, match="int8 runs on the CPU"):
+        autocast_dtype("int8", torch.device("cuda"))

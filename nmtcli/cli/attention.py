@@ -10,7 +10,15 @@ import typer
 
 from nmtcli.cli.app import app
 from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, color_enabled, stdout
-from nmtcli.cli.options import AttentionOutOpt, DeviceOpt, HeadOpt, LayerOpt, LevelOpt, ModelOpt
+from nmtcli.cli.options import (
+    AttentionOutOpt,
+    DeviceOpt,
+    HeadOpt,
+    LayerOpt,
+    LevelOpt,
+    ModelOpt,
+    PrecisionOpt,
+)
 from nmtcli.output import Level, heatmap_matrix
 
 UNLIKELY = 0.1  # tokens below this probability are highlighted
@@ -34,6 +42,7 @@ def attention(
     target: Annotated[str, typer.Argument(help="Its translation (for example a reference).")],
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
     attention_level: LevelOpt = Level.piece,
     attention_layer: LayerOpt = None,
     attention_head: HeadOpt = None,
@@ -46,7 +55,7 @@ def attention(
     from nmtcli.views import HeatmapSink, check_heatmap_file
 
     check_heatmap_file(attention_out)
-    translator = Translator.open(model, device)
+    translator = Translator.open(model, device, precision)
     if not translator.has_attention:
         raise typer.BadParameter("this model has no attention (attention: none) to show")
     forced = translator.force(source, target)

@@ -30,9 +30,8 @@ from nmtcli.cli.options import (
     SplitOpt,
     with_search_options,
 )
-from nmtcli.corpus import CorpusSpec, SkipReport, read_lines, read_pairs, read_raw_lines
-from nmtcli.errors import CorpusError
-from nmtcli.evaluation import categorised_set, has_category_header, with_categories
+from nmtcli.corpus import CorpusSpec, SkipReport
+from nmtcli.evaluation import read_test_set, with_categories
 from nmtcli.toy import TASKS
 
 if TYPE_CHECKING:
@@ -75,16 +74,9 @@ def toy(
 def _test_pairs(
     test: str | None, src_file: str | None, ref_file: str | None, skip: bool, by_category: bool
 ) -> tuple[list[str], list[str], list[str]]:
-    """Sources, references and categories (of a TSV with the robustness header, else empty)."""
+    """Sources, references and categories (`evaluation.read_test_set`), noting skipped lines."""
     spec, report = CorpusSpec(tsv=test, src=src_file, tgt=ref_file), SkipReport() if skip else None
-    if test and (by_category or (test != "-" and has_category_header(next(read_lines(test), "")))):
-        found = categorised_set(test, read_raw_lines(test), report)
-        pairs = found.sources, found.references, found.categories
-    elif by_category:
-        raise CorpusError("--by-category needs a TSV test set: category<TAB>source<TAB>reference")
-    else:
-        read = list(read_pairs(spec, report))
-        pairs = [s for s, _ in read], [t for _, t in read], []
+    pairs = read_test_set(spec, report, by_category)
     if report and report.skipped:
         note(f"warning: skipped {report.skipped} invalid line(s); first: {report.examples[0]}")
     return pairs

@@ -38,8 +38,8 @@ ModelOpt = Annotated[
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 PRECISION_HELP = (
-    "fp32, bf16 (faster on CPUs with AVX512-BF16 or AMX, and on CUDA), fp16 (CUDA) "
-    "or auto (bf16/fp16 on CUDA, fp32 on CPU)."
+    "fp32, bf16 (faster on CPUs with AVX512-BF16 or AMX, and on CUDA), fp16 (CUDA), "
+    "int8 (CPU: int8 linear and RNN layers) or auto (bf16/fp16 on CUDA, fp32 on CPU)."
 )
 PrecisionOpt = Annotated[str, typer.Option("--precision", help=PRECISION_HELP)]
 BeamOpt = Annotated[int, _search("--beam-size", "-k", help="Beam size (1 = greedy).", min=1)]

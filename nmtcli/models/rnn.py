@@ -204,8 +204,12 @@ class RNNSeq2Seq(Seq2Seq):
     # -- internals ---------------------------------------------------------------------------
 
     def _run_rnn(self, inputs: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
-        """The decoder RNN over inputs (B, T', ·) from `state`: outputs (B, T', H)."""
-        if inputs.size(1) == 1:
+        """The decoder RNN over inputs (B, T', ·) from `state`: outputs (B, T', H).
+
+        A single step runs the cells on the RNN's weights; an int8-quantized RNN (no plain
+        weights, `device.quantized`) runs its own kernel instead.
+        """
+        if inputs.size(1) == 1 and isinstance(self.rnn, nn.RNNBase):
             return self._run_cells(inputs.squeeze(1), state)
         if state.cell is None:
             outputs, hidden = self.rnn(inputs, state.hidden)
