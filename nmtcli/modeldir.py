@@ -77,6 +77,13 @@ class ModelDir:
             raise ModelDirError(f"{path}: no such model directory")
         if not (model_dir.path / CONFIG).is_file():
             raise ModelDirError(f"{path}: not a model directory (no {CONFIG})")
+        from nmtcli.ct2 import is_ct2_export
+
+        if is_ct2_export(model_dir.path):
+            raise ModelDirError(
+                f"{path}: a CTranslate2 export, which only translate, evaluate and compare "
+                "use; give the nmtcli model directory it was exported from"
+            )
         _ = model_dir.run
         return model_dir
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # torch loads with the model, not with `nmtcli --help`
     from torch import Tensor
 
     from nmtcli.heatmap import AttentionMatrix
-    from nmtcli.translator import Candidate, Translation
+    from nmtcli.translation import Candidate, Translation
 
 
 class Format(str, Enum):

@@ -1,66 +1,23 @@
-"""Translating text with a model directory: tokenize, batch by length, search, detokenize.
+"""Translating with a model directory on nmtcli's own search: tokenize, search, detokenize.
 
-Sits between the CLI and the search/models layers; no terminal I/O. Attention comes back as
+Sits between the CLI and the search/models layers; no terminal I/O (`translation.Engine` does
+the line-level work). Attention comes back as
 (target pieces + EOS) × (source pieces + EOS) matrices per layer and head.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from itertools import islice
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import torch
 from torch import Tensor
 
 from nmtcli.batch import EOS_PIECE, make_batch
+from nmtcli.decoding import SearchOptions, min_length_unmet
 from nmtcli.device import autocast, autocast_dtype, quantized, resolve_device
 from nmtcli.modeldir import ModelDir
-from nmtcli.search import (
-    Hypothesis,
-    SearchOptions,
-    forced_decode,
-    min_length_unmet,
-    translate_ids,
-)
-from nmtcli.splitting import DEFAULT_LANGUAGE, regroup, sentences_of_lines
-from nmtcli.vocab import Tokenizer
-
-if TYPE_CHECKING:
-    from nmtcli.evaluation import Report
-
-
-@dataclass
-class Candidate:
-    """One translation of a sentence."""
-
-    text: str
-    pieces: list[str]  # target pieces, EOS excluded
-    score: float  # length-normalised, as ranked by search
-    log_prob: float
-    attention: Tensor | None  # (len(pieces) + 1, L, N, len(src_pieces))
-
-
-@dataclass
-class Translation:
-    """A source line and its n-best translations.
-
-    A line split into several sentences is one `Translation` put together by `join_sentences`:
-    its `src_pieces` hold each sentence's pieces followed by its EOS, and `sentences` the
-    sentences' own translations, in order (empty when the line was translated whole).
-    """
-
-    source: str
-    src_pieces: list[str]  # source pieces followed by EOS (per sentence, for a split line)
-    candidates: list[Candidate]
-    sentences: list[Translation] = field(default_factory=list)
-
-    @property
-    def best(self) -> Candidate:
-        """The highest-scoring candidate."""
-        return self.candidates[0]
+from nmtcli.search import Hypothesis, forced_decode, translate_ids
+from nmtcli.translation import Candidate, Engine, Translation, pieces_of
 
 
 @dataclass
@@ -73,59 +30,8 @@ class ForcedResult:
     attention: Tensor | None  # (T, L, N, S)
 
 
-def _pieces(tokenizer: Tokenizer, ids: list[int]) -> list[str]:
-    """Piece strings of ids."""
-    return [tokenizer.id_to_piece(i) for i in ids]
-
-
-def join_sentences(source: str, parts: list[Translation]) -> Translation:
-    """One line's translation from its sentences' translations, joined with single spaces.
-
-    The k-th candidate of the line joins the k-th candidates of its sentences; its score and
-    log-probability are their sums (the sentences were searched independently). Its attention
-    is block-diagonal: each sentence's target pieces attend only to that sentence's source
-    pieces and EOS, and only the last sentence's EOS row is kept, so it still has
-    len(pieces) + 1 rows.
-    """
-    if not parts:
-        return Translation(source, [EOS_PIECE], [Candidate("", [], 0.0, 0.0, None)])
-    if len(parts) == 1:
-        return replace(parts[0], source=source)
-    widths = [len(part.src_pieces) for part in parts]
-    ranks = min(len(part.candidates) for part in parts)
-    candidates = [_join_candidates([p.candidates[k] for p in parts], widths) for k in range(ranks)]
-    src_pieces = [piece for part in parts for piece in part.src_pieces]
-    return Translation(source, src_pieces, candidates, parts)
-
-
-def _join_candidates(candidates: list[Candidate], widths: list[int]) -> Candidate:
-    """Sentence candidates as one candidate of their line."""
-    attentions = [c.attention for c in candidates]
-    return Candidate(
-        " ".join(c.text for c in candidates if c.text),
-        [piece for c in candidates for piece in c.pieces],
-        sum(c.score for c in candidates),
-        sum(c.log_prob for c in candidates),
-        None if any(a is None for a in attentions) else _block_attention(attentions, widths),
-    )
-
-
-def _block_attention(attentions: list[Tensor], widths: list[int]) -> Tensor:
-    """Per-sentence (n_i + 1, L, N, S_i) weights as one (Σn_i + 1, L, N, ΣS_i) matrix."""
-    rows = sum(a.shape[0] - 1 for a in attentions) + 1
-    _, layers, heads, _ = attentions[0].shape
-    out = torch.zeros(rows, layers, heads, sum(widths), dtype=attentions[0].dtype)  # (T, L, N, S)
-    row = column = 0
-    for index, (attention, width) in enumerate(zip(attentions, widths)):
-        last = index == len(attentions) - 1
-        kept = attention if last else attention[:-1]  # (n_i [+ 1], L, N, S_i)
-        out[row : row + kept.shape[0], :, :, column : column + width] = kept
-        row, column = row + kept.shape[0], column + width
-    return out
-
-
-class Translator:
-    """A loaded model directory ready to translate."""
+class Translator(Engine):
+    """A model directory loaded for nmtcli's own search."""
 
     @classmethod
     def open(cls, model: Path | None, device: str = "auto", precision: str = "fp32") -> Translator:
@@ -148,36 +54,8 @@ class Translator:
         self.model = self.model_dir.build(weights, self.device)
         if precision == "int8":
             self.model = quantized(self.model)
-        self.min_length_unmet = 0  # sentences whose length limit came before --min-length
-        self.source_language = DEFAULT_LANGUAGE  # for sentence splitting
-
-    @property
-    def has_attention(self) -> bool:
-        """Whether the model has attention to show."""
-        return self.model.attention_layout != (0, 0)
-
-    def translate(
-        self,
-        lines: Iterable[str],
-        options: SearchOptions,
-        batch_size: int = 64,
-        chunk_size: int = 1024,
-        split: bool = False,
-    ) -> Iterator[Translation]:
-        """Translate lines lazily, in order; reading `chunk_size` lines ahead to batch by length.
-
-        With `split`, each line is split into sentences (`splitting.split_sentences`, in
-        `source_language`), the sentences of a chunk are translated as one batch, and each
-        line's translations are joined back (`join_sentences`): still one `Translation` a line.
-        """
-        iterator = iter(lines)
-        while chunk := list(islice(iterator, chunk_size)):
-            groups = sentences_of_lines(chunk, split, self.source_language)
-            flat = self._translate_sentences(
-                [s for group in groups for s in group], options, batch_size
-            )
-            for line, parts in zip(chunk, regroup(flat, groups)):
-                yield join_sentences(line.strip(), parts)
+        self.min_length_unmet = 0
+        self.attention_layout = self.model.attention_layout
 
     def _translate_sentences(
         self, texts: list[str], options: SearchOptions, batch_size: int
@@ -190,7 +68,7 @@ class Translator:
             decoded = translate_ids(self.model, ids, options, self.device, batch_size)
         return [
             Translation(
-                text, [*_pieces(src_tokenizer, sentence), EOS_PIECE], self._candidates(found)
+                text, [*pieces_of(src_tokenizer, sentence), EOS_PIECE], self._candidates(found)
             )
             for text, sentence, found in zip(texts, ids, decoded)
         ]
@@ -202,27 +80,10 @@ class Translator:
         tgt = self.vocabulary.tgt
         return [
             Candidate(
-                tgt.decode(h.tokens), _pieces(tgt, h.tokens), h.score, h.log_prob, h.attention
+                tgt.decode(h.tokens), pieces_of(tgt, h.tokens), h.score, h.log_prob, h.attention
             )
             for h in hypotheses
         ]
-
-    def evaluate(
-        self,
-        sources: list[str],
-        references: list[str],
-        options: SearchOptions,
-        batch_size: int = 64,
-        bucket_width: int = 10,
-        bucket_max: int = 60,
-        split: bool = False,
-    ) -> tuple[Report, list[str]]:
-        """Translate `sources` (`split`: by sentence) and score them, overall and by length."""
-        from nmtcli.evaluation import evaluate
-
-        translations = self.translate(sources, options, batch_size, split=split)
-        hypotheses = [t.best.text for t in translations]
-        return evaluate(sources, hypotheses, references, bucket_width, bucket_max), hypotheses
 
     def force(self, source: str, target: str) -> ForcedResult:
         """Forced decoding of `target` given `source` (EOS appended to both)."""
@@ -234,8 +95,8 @@ class Translator:
                 self.model, batch, need_attention=self.has_attention
             )
         return ForcedResult(
-            [*_pieces(self.vocabulary.src, src_ids), EOS_PIECE],
-            [*_pieces(self.vocabulary.tgt, tgt_ids), EOS_PIECE],
+            [*pieces_of(self.vocabulary.src, src_ids), EOS_PIECE],
+            [*pieces_of(self.vocabulary.tgt, tgt_ids), EOS_PIECE],
             log_probs[0].tolist(),
             None if attention is None else attention[0].float().cpu(),
         )

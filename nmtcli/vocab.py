@@ -84,6 +84,10 @@ class Tokenizer:
         """Text from pieces."""
         return self.processor.decode_pieces(pieces)
 
+    def piece_ids(self, pieces: list[str]) -> list[int]:
+        """The ids of pieces (an unknown piece is `<unk>`)."""
+        return [self.processor.piece_to_id(piece) for piece in pieces]
+
     def id_to_piece(self, index: int) -> str:
         """The piece string of one id."""
         return self.processor.id_to_piece(index)

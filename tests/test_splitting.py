@@ -9,7 +9,7 @@ import torch
 
 from nmtcli.batch import EOS_PIECE
 from nmtcli.splitting import regroup, sentences_of_lines, split_sentences
-from nmtcli.translator import Candidate, Translation, join_sentences
+from nmtcli.translation import Candidate, Translation, join_sentences
 
 KEPT_WHOLE = [
     "Dr. Smith arrived late.",

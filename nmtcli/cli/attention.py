@@ -42,7 +42,7 @@ def attention(
     target: Annotated[str, typer.Argument(help="Its translation (for example a reference).")],
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
-    precision: PrecisionOpt = "fp32",
+    precision: PrecisionOpt = None,
     attention_level: LevelOpt = Level.piece,
     attention_layer: LayerOpt = None,
     attention_head: HeadOpt = None,
@@ -55,7 +55,7 @@ def attention(
     from nmtcli.views import HeatmapSink, check_heatmap_file
 
     check_heatmap_file(attention_out)
-    translator = Translator.open(model, device, precision)
+    translator = Translator.open(model, device, precision or "fp32")
     if not translator.has_attention:
         raise typer.BadParameter("this model has no attention (attention: none) to show")
     forced = translator.force(source, target)
@@ -87,7 +87,7 @@ def attention(
         return
     notes = [f"{math.exp(lp):.2f}" for lp in row_log_probs]
     styles = ["bold red" if math.exp(lp) < UNLIKELY else "" for lp in row_log_probs]
-    view = view_label(translator.model.attention_layout, attention_layer, attention_head)
+    view = view_label(translator.attention_layout, attention_layer, attention_head)
     title = f"{source} → {target} (forced)" + (f"   [{view}]" if view else "")
     console = stdout()
     sink = HeatmapSink(console, color_enabled() and console.is_terminal, attention_out)

@@ -109,23 +109,13 @@ CorpusArg = Annotated[
     ),
 ]
 SrcFileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--src-file", help="Source side as its own file (with --tgt-file).", show_default=False
-    ),
+    str | None, plain_option("--src-file", help="Source side as its own file (with --tgt-file).")
 ]
 TgtFileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--tgt-file", help="Target side, line-aligned with --src-file.", show_default=False
-    ),
+    str | None, plain_option("--tgt-file", help="Target side, line-aligned with --src-file.")
 ]
-SkipInvalidOpt = Annotated[
-    bool,
-    typer.Option(
-        "--skip-invalid", help="Skip malformed lines (and report how many) instead of stopping."
-    ),
-]
+SKIP_INVALID = "Skip malformed lines (and report how many) instead of stopping."
+SkipInvalidOpt = Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID)]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output.")]
 DirOpt = Annotated[Path, typer.Option("--output", "-o", help="Output directory.")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json.")]

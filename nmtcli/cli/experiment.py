@@ -35,7 +35,7 @@ from nmtcli.evaluation import read_test_set, with_categories
 from nmtcli.toy import TASKS
 
 if TYPE_CHECKING:
-    from nmtcli.search import SearchOptions
+    from nmtcli.decoding import SearchOptions
 
 
 Task = Enum("Task", {name: name for name in TASKS}, type=str)  # type: ignore[misc]
@@ -121,7 +121,7 @@ def evaluate(
     batch_size: BatchSizeOpt = 64,
     split: SplitOpt = True,
     device: DeviceOpt = "auto",
-    precision: PrecisionOpt = "fp32",
+    precision: PrecisionOpt = None,
     skip_invalid: SkipInvalidOpt = False,
     *,
     search: SearchOptions,
@@ -131,13 +131,13 @@ def evaluate(
     from nmtcli.io import check_output, replacing_output
     from nmtcli.modeldir import ModelDir
     from nmtcli.shipped import model_or_default
-    from nmtcli.translator import Translator
+    from nmtcli.translation import open_engine
     from nmtcli.views import evaluation_tables
 
     if hypotheses_out is not None:
         check_output(hypotheses_out, (test, src_file, ref_file))
     *pairs, categories = _test_pairs(test, src_file, ref_file, skip_invalid, by_category)
-    translator, limits = Translator.open(model, device, precision), (bucket_width, bucket_max)
+    translator, limits = open_engine(model, device, precision), (bucket_width, bucket_max)
     report, hypotheses = translator.evaluate(*pairs, search, batch_size, *limits, split)
     if by_category:
         report = with_categories(report, categories, pairs[0], hypotheses, pairs[1])
@@ -178,7 +178,7 @@ def compare(
     batch_size: BatchSizeOpt = 64,
     split: SplitOpt = True,
     device: DeviceOpt = "auto",
-    precision: PrecisionOpt = "fp32",
+    precision: PrecisionOpt = None,
     skip_invalid: SkipInvalidOpt = False,
     *,
     search: SearchOptions,
@@ -186,12 +186,12 @@ def compare(
     """Evaluate several models on one test set, per source-length bucket, with a chart."""
     from nmtcli.charts import save_plot
     from nmtcli.evaluation import bucket_labels, bucket_values, report_dict
-    from nmtcli.translator import Translator
+    from nmtcli.translation import open_engine
     from nmtcli.views import comparison_chart, comparison_table
 
     pairs = _test_pairs(test, src_file, ref_file, skip_invalid, False)[:2]
     reports = {
-        name: Translator.open(path, device, precision).evaluate(
+        name: open_engine(path, device, precision).evaluate(
             *pairs, search, batch_size, bucket_width, bucket_max, split
         )[0]
         for name, path in zip(_model_names(models), models)

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, stdout, warn
+from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, plain_option, stdout, warn
+from nmtcli.ct2 import ExportFormat
 
 
 @app.command(epilog="Example: nmtcli info runs/en-fr   (no argument: the shipped model)")
@@ -39,7 +40,13 @@ def info(
     stdout().print(model_card(summary, depth))
 
 
-@app.command(epilog="Example: nmtcli export runs/en-fr models/en-fr --half")
+QUANTIZATION = "CTranslate2 weights: int8, int16, float16 or float32."
+
+
+@app.command(
+    epilog="Examples: nmtcli export runs/en-fr models/en-fr --half  ·  "
+    "nmtcli export runs/en-fr runs/en-fr-ct2 --format ctranslate2 --quantization int8"
+)
 @boundary
 def export(
     model: Annotated[Path, typer.Argument(help="Trained model directory.")],
@@ -47,12 +54,25 @@ def export(
     half: Annotated[
         bool, typer.Option("--half", help="Store weights as float16 (half the size).")
     ] = False,
+    export_format: Annotated[
+        ExportFormat, typer.Option("--format", help="nmtcli, or a CTranslate2 model (Transformer).")
+    ] = ExportFormat.nmtcli,
+    quantization: Annotated[
+        str | None, plain_option("--quantization", help=QUANTIZATION + " Default: int8.")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite a non-empty output directory.")
     ] = False,
 ) -> None:
     """Copy a model's best weights, vocabulary, config and card into a lean directory to share."""
+    from nmtcli.ct2 import export_ctranslate2
     from nmtcli.modeldir import ModelDir
 
-    size = ModelDir.load(model).export(output, half, force)
+    source = ModelDir.load(model)
+    if export_format == ExportFormat.ctranslate2:
+        size = export_ctranslate2(source, output, quantization or "int8", force, half)
+    elif quantization is not None:
+        raise typer.BadParameter("--quantization is for --format ctranslate2")
+    else:
+        size = source.export(output, half, force)
     stdout().print(f"exported {model} to {output}/ ({size / 1e6:.1f} MB)", highlight=False)

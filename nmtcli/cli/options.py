@@ -38,10 +38,13 @@ ModelOpt = Annotated[
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 PRECISION_HELP = (
-    "fp32, bf16 (faster on CPUs with AVX512-BF16 or AMX, and on CUDA), fp16 (CUDA), "
-    "int8 (CPU: int8 linear and RNN layers) or auto (bf16/fp16 on CUDA, fp32 on CPU)."
+    "fp32, bf16 (faster on CPUs with AVX512-BF16 or AMX, and on CUDA), fp16 (CUDA), int8 "
+    "(CPU: int8 linear and RNN layers) or auto (bf16/fp16 on CUDA, fp32 on CPU). "
+    "Default: fp32, or a CTranslate2 export's own quantization."
 )
-PrecisionOpt = Annotated[str, typer.Option("--precision", help=PRECISION_HELP)]
+PrecisionOpt = Annotated[
+    str | None, typer.Option("--precision", help=PRECISION_HELP, show_default=False)
+]
 BeamOpt = Annotated[int, _search("--beam-size", "-k", help="Beam size (1 = greedy).", min=1)]
 LengthPenaltyOpt = Annotated[
     float, _search("--length-penalty", help="GNMT length-penalty α (0: raw log-probability).")
@@ -123,7 +126,7 @@ def with_search_options(command: F) -> F:
     """
 
     def gather(values: dict[str, Any]) -> dict[str, Any]:
-        from nmtcli.search import SearchOptions
+        from nmtcli.decoding import SearchOptions
 
         try:
             return {"search": SearchOptions(**values)}

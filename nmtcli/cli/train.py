@@ -8,8 +8,6 @@ typed (Click's parameter source) override the YAML file, which overrides the def
 from __future__ import annotations
 
 import inspect
-import signal
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,8 +31,6 @@ from nmtcli.progress import end_line, reporter_for, start_line
 from nmtcli.training.options import option_specs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from nmtcli.training.state import Outcome
     from nmtcli.training.trainer import Trainer
 
@@ -149,27 +145,12 @@ def _make_trainer(
     return Trainer(job, reporter)
 
 
-@contextmanager
-def stop_on_interrupt(trainer: Trainer) -> Iterator[None]:
-    """First Ctrl-C: finish the step, save, exit; a second one aborts at once."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        if trainer.stop_requested:
-            raise KeyboardInterrupt
-        trainer.request_stop()
-        note("stopping after this step to save a checkpoint (Ctrl-C again to abort)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _run(trainer: Trainer) -> Outcome:
     """Train, stopping cleanly on Ctrl-C, and take the progress display down at the end."""
+    from nmtcli.training.trainer import stop_on_interrupt
+
     try:
-        with stop_on_interrupt(trainer):
+        with stop_on_interrupt(trainer, note):
             return trainer.run()
     finally:
         trainer.reporter.close()

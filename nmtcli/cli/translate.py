@@ -30,8 +30,8 @@ from nmtcli.io import check_output, output_stream
 from nmtcli.output import Format, Level, OutputPlan
 
 if TYPE_CHECKING:
-    from nmtcli.search import SearchOptions
-    from nmtcli.translator import Translation
+    from nmtcli.decoding import SearchOptions
+    from nmtcli.translation import Translation
     from nmtcli.views import HeatmapSink
 
 OUTPUT = "Output"
@@ -80,7 +80,7 @@ def translate(
     ] = 1,
     batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
-    precision: PrecisionOpt = "fp32",
+    precision: PrecisionOpt = None,
     split: SplitOpt = True,
     output_format: Annotated[Format, _shown("--format", "-f", help=FORMAT)] = Format.text,
     align: Annotated[bool, _shown("--align", help=ALIGN)] = False,
@@ -97,7 +97,7 @@ def translate(
     """Translate sentences (arguments, --input or stdin): one output line per input, in order."""
     from dataclasses import replace
 
-    from nmtcli.translator import Translator
+    from nmtcli.translation import open_engine
     from nmtcli.views import HeatmapSink, check_heatmap_file
 
     if n_best > search.beam_size:
@@ -108,7 +108,7 @@ def translate(
     if output_file is not None:
         check_output(output_file, (input_file,))
     lines = _inputs(sentences, input_file)
-    translator = Translator.open(model, device, precision)
+    translator = open_engine(model, device, precision)
     if wants_attention and not translator.has_attention:
         raise typer.BadParameter(
             "this model has no attention (attention: none) to show or align with"
@@ -122,7 +122,7 @@ def translate(
         sink = HeatmapSink(console, color_enabled() and console.is_terminal, attention_out)
     interactive = not sentences and input_file is None and sys.stdin.isatty()
     chunk = 1 if interactive else batch_size * 16
-    layout = translator.model.attention_layout
+    layout = translator.attention_layout
     translations = translator.translate(lines, search, batch_size, chunk, split)
     with output_stream(output_file, (input_file,)) as out:
         for index, translation in enumerate(translations):
@@ -146,12 +146,12 @@ def _emit(
     layout: tuple[int, int],
 ) -> None:
     """Write one input's output lines (and show its heatmap)."""
-    from nmtcli.heatmap import view_label
-
     lines, matrix = plan.lines(translation, index)
     out.write("".join(line + "\n" for line in lines))
     out.flush()
     if sink is not None and matrix is not None:
+        from nmtcli.heatmap import view_label  # (torch: not loaded for plain CTranslate2 output)
+
         view = view_label(layout, plan.layer, plan.head)
         title = f"{translation.source} → {translation.best.text}"
         sink.show(matrix, title + (f"   [{view}]" if view else ""))

@@ -1,0 +1,68 @@
+"""Search options, scores and length limits: what every decoding engine shares.
+
+nmtcli's own search (`nmtcli.search`) and CTranslate2's (`nmtcli.ct2`) both take these.
+No torch here, so that a CTranslate2 translation never loads it. `search`'s docstring defines
+the score and the length limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LENGTH_SLACK = 10  # tokens allowed beyond ratio × source length
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to decode."""
+
+    beam_size: int = 1
+    n_best: int = 1
+    length_penalty: float = 1.0  # GNMT α
+    max_length: int = 256
+    max_length_ratio: float = 2.0
+    min_length: int = 0
+    no_repeat_ngram: int = 0
+    need_attention: bool = False
+
+    def __post_init__(self) -> None:
+        if self.beam_size < 1:
+            raise ValueError("beam size must be at least 1")
+        if not 1 <= self.n_best <= self.beam_size:
+            raise ValueError(f"n-best must be between 1 and the beam size ({self.beam_size})")
+        if self.max_length < 1 or self.min_length < 0:
+            raise ValueError("lengths must be positive")
+        if self.min_length > self.max_length:
+            raise ValueError(
+                f"--min-length {self.min_length} can never be met: --max-length "
+                f"{self.max_length} ends every translation first"
+            )
+        if not (math.isfinite(self.max_length_ratio) and self.max_length_ratio > 0):
+            raise ValueError(
+                f"max-length-ratio must be a positive number, not {self.max_length_ratio}"
+            )
+        if not math.isfinite(self.length_penalty):
+            raise ValueError(f"length-penalty must be a finite number, not {self.length_penalty}")
+
+    def label(self) -> str:
+        """How reports name this decoding: `greedy` or `beam 5, α 1.0`."""
+        if self.beam_size == 1:
+            return "greedy"
+        return f"beam {self.beam_size}, α {self.length_penalty:g}"
+
+
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT lp(y) = ((5 + |y|) / 6)^α."""
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+def sequence_score(log_prob: float, length: int, alpha: float) -> float:
+    """The score search reports for a hypothesis of `length` tokens (EOS included)."""
+    return log_prob / length_penalty(length, alpha)
+
+
+def min_length_unmet(source_length: int, options: SearchOptions) -> bool:
+    """Whether the length limit for a source of `source_length` pieces ends before min_length."""
+    by_ratio = math.floor(source_length * options.max_length_ratio) + LENGTH_SLACK
+    return options.min_length > min(by_ratio, options.max_length)

@@ -1,0 +1,187 @@
+"""What a translation is, and the line-level work every engine shares.
+
+An engine (`translator.Translator`, nmtcli's own PyTorch search; `ct2.CT2Translator`,
+CTranslate2's) translates non-empty sentences; `Engine` splits lines into sentences, batches
+them, joins each line back and scores test sets. No torch at import: a CTranslate2 translation
+never loads it (only its attention views do).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nmtcli.batch import EOS_PIECE
+from nmtcli.decoding import SearchOptions
+from nmtcli.splitting import DEFAULT_LANGUAGE, regroup, sentences_of_lines
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from nmtcli.evaluation import Report
+    from nmtcli.vocab import Tokenizer
+
+
+@dataclass
+class Candidate:
+    """One translation of a sentence."""
+
+    text: str
+    pieces: list[str]  # target pieces, EOS excluded
+    score: float  # length-normalised, as ranked by search
+    log_prob: float
+    attention: Tensor | None  # (len(pieces) + 1, L, N, len(src_pieces))
+
+
+@dataclass
+class Translation:
+    """A source line and its n-best translations.
+
+    A line split into several sentences is one `Translation` put together by `join_sentences`:
+    its `src_pieces` hold each sentence's pieces followed by its EOS, and `sentences` the
+    sentences' own translations, in order (empty when the line was translated whole).
+    """
+
+    source: str
+    src_pieces: list[str]  # source pieces followed by EOS (per sentence, for a split line)
+    candidates: list[Candidate]
+    sentences: list[Translation] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate:
+        """The highest-scoring candidate."""
+        return self.candidates[0]
+
+
+def pieces_of(tokenizer: Tokenizer, ids: list[int]) -> list[str]:
+    """Piece strings of ids."""
+    return [tokenizer.id_to_piece(i) for i in ids]
+
+
+def join_sentences(source: str, parts: list[Translation]) -> Translation:
+    """One line's translation from its sentences' translations, joined with single spaces.
+
+    The k-th candidate of the line joins the k-th candidates of its sentences; its score and
+    log-probability are their sums (the sentences were searched independently). Its attention
+    is block-diagonal: each sentence's target pieces attend only to that sentence's source
+    pieces and EOS, and only the last sentence's EOS row is kept, so it still has
+    len(pieces) + 1 rows.
+    """
+    if not parts:
+        return Translation(source, [EOS_PIECE], [Candidate("", [], 0.0, 0.0, None)])
+    if len(parts) == 1:
+        return replace(parts[0], source=source)
+    widths = [len(part.src_pieces) for part in parts]
+    ranks = min(len(part.candidates) for part in parts)
+    candidates = [_join_candidates([p.candidates[k] for p in parts], widths) for k in range(ranks)]
+    src_pieces = [piece for part in parts for piece in part.src_pieces]
+    return Translation(source, src_pieces, candidates, parts)
+
+
+def _join_candidates(candidates: list[Candidate], widths: list[int]) -> Candidate:
+    """Sentence candidates as one candidate of their line."""
+    attentions = [c.attention for c in candidates]
+    return Candidate(
+        " ".join(c.text for c in candidates if c.text),
+        [piece for c in candidates for piece in c.pieces],
+        sum(c.score for c in candidates),
+        sum(c.log_prob for c in candidates),
+        None if any(a is None for a in attentions) else _block_attention(attentions, widths),
+    )
+
+
+def _block_attention(attentions: list[Tensor], widths: list[int]) -> Tensor:
+    """Per-sentence (n_i + 1, L, N, S_i) weights as one (Σn_i + 1, L, N, ΣS_i) matrix."""
+    rows = sum(a.shape[0] - 1 for a in attentions) + 1
+    _, layers, heads, _ = attentions[0].shape
+    import torch
+
+    out = torch.zeros(rows, layers, heads, sum(widths), dtype=attentions[0].dtype)  # (T, L, N, S)
+    row = column = 0
+    for index, (attention, width) in enumerate(zip(attentions, widths)):
+        last = index == len(attentions) - 1
+        kept = attention if last else attention[:-1]  # (n_i [+ 1], L, N, S_i)
+        out[row : row + kept.shape[0], :, :, column : column + width] = kept
+        row, column = row + kept.shape[0], column + width
+    return out
+
+
+class Engine(ABC):
+    """A loaded model that translates lines: sentence splitting, batching and joining."""
+
+    min_length_unmet: int  # sentences whose length limit came before --min-length
+    attention_layout: tuple[int, int]  # (layers, heads) of the attention it returns; (0, 0): none
+    source_language: str = DEFAULT_LANGUAGE  # for sentence splitting
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether the model has attention to show."""
+        return self.attention_layout != (0, 0)
+
+    @abstractmethod
+    def _translate_sentences(
+        self, texts: list[str], options: SearchOptions, batch_size: int
+    ) -> list[Translation]:
+        """Translate non-empty sentences as one batch, in order."""
+
+    def translate(
+        self,
+        lines: Iterable[str],
+        options: SearchOptions,
+        batch_size: int = 64,
+        chunk_size: int = 1024,
+        split: bool = False,
+    ) -> Iterator[Translation]:
+        """Translate lines lazily, in order; reading `chunk_size` lines ahead to batch by length.
+
+        With `split`, each line is split into sentences (`splitting.split_sentences`, in
+        `source_language`), the sentences of a chunk are translated as one batch, and each
+        line's translations are joined back (`join_sentences`): still one `Translation` a line.
+        """
+        iterator = iter(lines)
+        while chunk := list(islice(iterator, chunk_size)):
+            groups = sentences_of_lines(chunk, split, self.source_language)
+            flat = self._translate_sentences(
+                [s for group in groups for s in group], options, batch_size
+            )
+            for line, parts in zip(chunk, regroup(flat, groups)):
+                yield join_sentences(line.strip(), parts)
+
+    def evaluate(
+        self,
+        sources: list[str],
+        references: list[str],
+        options: SearchOptions,
+        batch_size: int = 64,
+        bucket_width: int = 10,
+        bucket_max: int = 60,
+        split: bool = False,
+    ) -> tuple[Report, list[str]]:
+        """Translate `sources` (`split`: by sentence) and score them, overall and by length."""
+        from nmtcli.evaluation import evaluate
+
+        translations = self.translate(sources, options, batch_size, split=split)
+        hypotheses = [t.best.text for t in translations]
+        return evaluate(sources, hypotheses, references, bucket_width, bucket_max), hypotheses
+
+
+def open_engine(model: Path | None, device: str = "auto", precision: str | None = None) -> Engine:
+    """The engine for a model directory (the shipped model when `model` is None).
+
+    A CTranslate2 export (`nmtcli export --format ctranslate2`) runs on CTranslate2; any other
+    model directory on nmtcli's own search. `precision` None is the model's own: fp32, or the
+    quantization a CTranslate2 model was exported with.
+    """
+    from nmtcli.ct2 import CT2Translator, is_ct2_export
+    from nmtcli.shipped import model_or_default
+
+    path = model_or_default(model)
+    if is_ct2_export(path):
+        return CT2Translator(path, device, precision)
+    from nmtcli.translator import Translator
+
+    return Translator(path, device, precision=precision or "fp32")
