@@ -1,10 +1,8 @@
-"""CTranslate2 as a translation engine: export a Transformer model directory, translate with it.
+"""CTranslate2 as a translation engine for the directories `ct2_export` writes.
 
-`nmtcli export --format ctranslate2` writes a directory CTranslate2 loads (`model.bin`, its
-`config.json` and vocabulary), beside nmtcli's SentencePiece model and `ctranslate2.json`, which
-marks it as nmtcli's export. `translate`, `evaluate` and `compare` given such a directory
-decode with CTranslate2, with nmtcli's sentence splitting, options and output formats; this
-module never imports torch (only the export, and heatmaps or alignments, do).
+`translate`, `evaluate` and `compare` given such a directory decode with CTranslate2, with
+nmtcli's sentence splitting, options and output formats. This module never imports torch
+(only the export, and heatmaps or alignments, do).
 
 CTranslate2's beam search ranks hypotheses by log P / |y|^α; nmtcli reports each one's score
 with its own GNMT length penalty (`decoding.sequence_score`), from the log-probability.
@@ -12,14 +10,11 @@ with its own GNMT length penalty (`decoding.sequence_score`), from the log-proba
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
-import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nmtcli.batch import EOS_PIECE
 from nmtcli.decoding import LENGTH_SLACK, SearchOptions, min_length_unmet, sequence_score
@@ -27,9 +22,6 @@ from nmtcli.device import DEVICES, PRECISIONS
 from nmtcli.errors import ConfigError, ModelDirError
 from nmtcli.translation import Candidate, Engine, Translation, pieces_of
 from nmtcli.vocab import Vocabulary
-
-if TYPE_CHECKING:
-    from nmtcli.modeldir import ModelDir
 
 MARKER = "ctranslate2.json"  # nmtcli's record of an export; CTranslate2 ignores it
 QUANTIZATIONS = ("int8", "int16", "float16", "float32")
@@ -42,6 +34,13 @@ COMPUTE_TYPES = {  # nmtcli --precision to CTranslate2 compute type (None: as ex
     "int8": "int8",
 }
 INSTALL = "pip install 'nmtcli[ct2]'"
+
+
+class ExportFormat(str, Enum):
+    """What `nmtcli export` writes."""
+
+    nmtcli = "nmtcli"
+    ctranslate2 = "ctranslate2"
 
 
 def is_ct2_export(path: Path) -> bool:
@@ -58,98 +57,6 @@ def ctranslate2() -> Any:
             f"the CTranslate2 engine needs the ctranslate2 package: {INSTALL}"
         ) from None
     return module
-
-
-# -- export ------------------------------------------------------------------------------------
-
-
-class ExportFormat(str, Enum):
-    """What `nmtcli export` writes."""
-
-    nmtcli = "nmtcli"
-    ctranslate2 = "ctranslate2"
-
-
-def export_ctranslate2(
-    model_dir: ModelDir, target: Path, quantization: str, force: bool, half: bool = False
-) -> int:
-    """Write `model_dir`'s best weights as a CTranslate2 model in `target`; its size in bytes.
-
-    Everything is converted and saved in a hidden directory beside `target` first; only then is
-    `target` (empty, or with `force` an earlier export) replaced.
-    """
-    from nmtcli.models.ctranslate2 import ctranslate2_spec
-
-    if half:
-        raise ConfigError("a CTranslate2 export takes --quantization float16, not --half")
-    if quantization not in QUANTIZATIONS:
-        raise ConfigError(f"quantization must be one of {', '.join(QUANTIZATIONS)}")
-    ctranslate2()
-    _check_target(model_dir.path, target, force)
-    vocabulary = model_dir.vocabulary()
-    spec = ctranslate2_spec(model_dir.build())
-    spec.register_source_vocabulary(_pieces(vocabulary.src))
-    spec.register_target_vocabulary(_pieces(vocabulary.tgt))
-    spec.validate()
-    spec.optimize(quantization=quantization)
-    parent = target.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staged.chmod(0o777 & ~umask)  # mkdtemp makes it private; the export is a normal directory
-    try:
-        spec.save(str(staged))
-        vocabulary.copy_to(staged)
-        card = model_dir.path / "MODEL_CARD.md"
-        if card.is_file():
-            shutil.copyfile(card, staged / card.name)
-        record = {
-            "format_version": 1,
-            "exported_from": str(model_dir.path.resolve()),
-            "quantization": quantization,
-            "layers": model_dir.run.model.layers,
-        }
-        (staged / MARKER).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        _install(staged, target)
-    finally:
-        shutil.rmtree(staged, ignore_errors=True)
-    return sum(path.stat().st_size for path in target.iterdir() if path.is_file())
-
-
-def _pieces(tokenizer: Any) -> list[str]:
-    """Every piece of a SentencePiece model, in id order (CTranslate2's vocabulary)."""
-    return [tokenizer.id_to_piece(index) for index in range(tokenizer.size)]
-
-
-def _check_target(source: Path, target: Path, force: bool) -> None:
-    """`target` must be new or empty; with `force`, an earlier export (never the source)."""
-    if target.exists() and not target.is_dir():
-        raise ModelDirError(f"{target} exists and is not a directory")
-    if target.exists() and target.resolve() == source.resolve():
-        raise ModelDirError(f"{target}: is the model being exported; export to a new directory")
-    if not target.is_dir() or not any(target.iterdir()):
-        return
-    if not force:
-        raise ModelDirError(
-            f"{target} already exists and is not empty; use --force to overwrite it"
-        )
-    if not is_ct2_export(target):
-        raise ModelDirError(
-            f"{target} is not a CTranslate2 export of nmtcli, and --force would replace it; "
-            "choose another directory"
-        )
-
-
-def _install(staged: Path, target: Path) -> None:
-    """Swap the finished export in for `target` (an empty directory or an earlier export)."""
-    old = None
-    if target.is_dir():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=staged.parent))
-        os.replace(target, old / target.name)
-    os.replace(staged, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # -- translation -------------------------------------------------------------------------------

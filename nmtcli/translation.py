@@ -1,9 +1,9 @@
 """What a translation is, and the line-level work every engine shares.
 
 An engine (`translator.Translator`, nmtcli's own PyTorch search; `ct2.CT2Translator`,
-CTranslate2's) translates non-empty sentences; `Engine` splits lines into sentences, batches
-them, joins each line back and scores test sets. No torch at import: a CTranslate2 translation
-never loads it (only its attention views do).
+CTranslate2's; `engines.open_engine` picks one) translates non-empty sentences; `Engine`
+splits lines into sentences, batches them, joins each line back and scores test sets. No torch
+at import: a CTranslate2 translation never loads it (only its attention views do).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nmtcli.batch import EOS_PIECE
@@ -167,21 +166,3 @@ class Engine(ABC):
         translations = self.translate(sources, options, batch_size, split=split)
         hypotheses = [t.best.text for t in translations]
         return evaluate(sources, hypotheses, references, bucket_width, bucket_max), hypotheses
-
-
-def open_engine(model: Path | None, device: str = "auto", precision: str | None = None) -> Engine:
-    """The engine for a model directory (the shipped model when `model` is None).
-
-    A CTranslate2 export (`nmtcli export --format ctranslate2`) runs on CTranslate2; any other
-    model directory on nmtcli's own search. `precision` None is the model's own: fp32, or the
-    quantization a CTranslate2 model was exported with.
-    """
-    from nmtcli.ct2 import CT2Translator, is_ct2_export
-    from nmtcli.shipped import model_or_default
-
-    path = model_or_default(model)
-    if is_ct2_export(path):
-        return CT2Translator(path, device, precision)
-    from nmtcli.translator import Translator
-
-    return Translator(path, device, precision=precision or "fp32")

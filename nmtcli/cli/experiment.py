@@ -127,11 +127,11 @@ def evaluate(
     search: SearchOptions,
 ) -> None:
     """Translate a test set and report BLEU, chrF, exact match, length and repetition problems."""
+    from nmtcli.engines import open_engine
     from nmtcli.evaluation import evaluation_record, report_dict
     from nmtcli.io import check_output, replacing_output
     from nmtcli.modeldir import ModelDir
     from nmtcli.shipped import model_or_default
-    from nmtcli.translation import open_engine
     from nmtcli.views import evaluation_tables
 
     if hypotheses_out is not None:
@@ -185,8 +185,8 @@ def compare(
 ) -> None:
     """Evaluate several models on one test set, per source-length bucket, with a chart."""
     from nmtcli.charts import save_plot
+    from nmtcli.engines import open_engine
     from nmtcli.evaluation import bucket_labels, bucket_values, report_dict
-    from nmtcli.translation import open_engine
     from nmtcli.views import comparison_chart, comparison_table
 
     pairs = _test_pairs(test, src_file, ref_file, skip_invalid, False)[:2]

@@ -65,7 +65,7 @@ def export(
     ] = False,
 ) -> None:
     """Copy a model's best weights, vocabulary, config and card into a lean directory to share."""
-    from nmtcli.ct2 import export_ctranslate2
+    from nmtcli.ct2_export import export_ctranslate2
     from nmtcli.modeldir import ModelDir
 
     source = ModelDir.load(model)

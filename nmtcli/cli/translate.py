@@ -97,7 +97,7 @@ def translate(
     """Translate sentences (arguments, --input or stdin): one output line per input, in order."""
     from dataclasses import replace
 
-    from nmtcli.translation import open_engine
+    from nmtcli.engines import open_engine
     from nmtcli.views import HeatmapSink, check_heatmap_file
 
     if n_best > search.beam_size:
