@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Callable
@@ -57,6 +58,7 @@ NOTES = "CARD_NOTES.md"
 CARD = "MODEL_CARD.md"
 LOCK = ".nmtcli.lock"
 OWN_FILES = (CONFIG, BEST, LAST, STATE, METRICS, EVALUATIONS, CARD)
+STEP_WEIGHTS = re.compile(r"step-(\d+)\.safetensors")  # a validation's weights, kept to average
 PENDING = ".pending-"  # `.model.safetensors.pending-200`: written, not yet committed
 STATE_KEYS = ("model", "optimizer", "progress", "rng")
 
@@ -182,7 +184,7 @@ class ModelDir:
 
     def _own_names(self) -> list[str]:
         """The files nmtcli wrote here (a vocabulary that cannot be read is left alone)."""
-        names = list(OWN_FILES)
+        names = list(OWN_FILES) + [path.name for _, path in self.step_weights()]
         with contextlib.suppress(NmtError):
             names += vocabulary_files(self.path)
         leftovers = [
@@ -429,6 +431,41 @@ class ModelDir:
         line = (json.dumps(record.to_dict()) + "\n").encode("utf-8")
         return lambda temp: Path(temp).write_bytes(previous + line)
 
+    def step_weights(self) -> list[tuple[int, Path]]:
+        """The kept validation weights (`step-N.safetensors`), oldest first."""
+        found = [(STEP_WEIGHTS.fullmatch(e.name), e) for e in self.path.iterdir()]
+        return sorted((int(match.group(1)), entry) for match, entry in found if match)
+
+    def prune_step_weights(self, keep: int) -> None:
+        """Delete all but the newest `keep` validation weights."""
+        kept = self.step_weights()
+        for _, path in kept[: max(len(kept) - keep, 0)]:
+            path.unlink(missing_ok=True)
+
+    def averaged(self, last: int) -> tuple[Seq2Seq, list[int]]:
+        """A model with the mean of the newest `last` validation weights, and their steps.
+
+        Vaswani et al. (2017) average a run's last checkpoints for their final models.
+        """
+        chosen = self.step_weights()[-last:]
+        if len(chosen) < 2:
+            raise ModelDirError(
+                f"{self.path}: {len(chosen)} validation checkpoint(s) kept (step-N.safetensors); "
+                "averaging needs two or more (train with --keep-checkpoints N)"
+            )
+        model = self.new_model()
+        sums = {
+            name: torch.zeros_like(p, dtype=torch.float32) for name, p in model.state_dict().items()
+        }
+        for _, path in chosen:
+            load_weights(model, path)
+            for name, tensor in model.state_dict().items():
+                sums[name] += tensor.float()
+        with torch.no_grad():
+            for name, tensor in model.state_dict().items():
+                tensor.copy_(sums[name] / len(chosen))
+        return model.eval(), [step for step, _ in chosen]
+
     def weights_writer(self, model: Seq2Seq) -> Callable[[str], None]:
         """A writer of the model's current weights, for `commit_checkpoint`."""
         from safetensors.torch import save_model
@@ -449,14 +486,17 @@ class ModelDir:
 
     # -- sharing -------------------------------------------------------------------------------
 
-    def export(self, target: Path, half: bool, force: bool) -> int:
+    def export(
+        self, target: Path, half: bool, force: bool, model: Seq2Seq | None = None, note: str = ""
+    ) -> int:
         """Copy the best weights, config, vocabulary, records and card into `target`, to share.
 
         The training state and last weights are left out; with `half` the weights are stored
-        as float16 (loaded back into float32). Returns the size of the new directory in bytes.
+        as float16 (loaded back into float32). `model` replaces the best weights (averaged
+        ones), and `note` is added to the card's notes. Returns the new directory's size in bytes.
         """
         vocabulary = self.vocabulary()
-        model = self.build()
+        model = model if model is not None else self.build()
         exported = ModelDir(target)
         if exported.path.exists() and exported.path.resolve() == self.path.resolve():
             raise ModelDirError(f"{target}: is the model being exported; export to a new directory")
@@ -468,6 +508,10 @@ class ModelDir:
             for name in (CONFIG, METRICS, EVALUATIONS, NOTES):
                 if (self.path / name).is_file():
                     _copy_file(self._inside(self.path / name), staged.path / name)
+            if note:
+                notes = staged.path / NOTES
+                kept = notes.read_text(encoding="utf-8") if notes.is_file() else ""
+                atomic_write_text(notes, kept + ("\n" if kept else "") + note + "\n")
             staged.write_card()
             exported.install(staged)
         finally:

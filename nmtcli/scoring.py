@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nmtcli.corpus import STDIN, read_lines
-from nmtcli.errors import NmtError
+from nmtcli.errors import ConfigError, NmtError
 
 METRICS = ("bleu", "chrf", "ter")
 BLEU_TOKENIZERS = ("none", "zh", "13a", "char", "intl", "ja-mecab", "ko-mecab", "spm", "flores101")
@@ -26,6 +26,13 @@ class ScoreOptions:
     lowercase: bool = False  # applies to BLEU and chrF, as in sacrebleu
     width: int = 1  # decimals
     score_only: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.metrics if name not in METRICS]
+        if unknown:
+            raise ConfigError(f"unknown metric {unknown[0]!r}; choose from bleu, chrf, ter")
+        if self.tokenize is not None and self.tokenize not in BLEU_TOKENIZERS:
+            raise ConfigError(f"--tokenize: unknown tokenizer {self.tokenize!r}")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from nmtcli.batch import EOS_PIECE
-from nmtcli.decoding import SearchOptions
+from nmtcli.decoding import LENGTH_SLACK, SearchOptions
+from nmtcli.errors import ConfigError
 from nmtcli.splitting import DEFAULT_LANGUAGE, regroup, sentences_of_lines
 
 if TYPE_CHECKING:
@@ -120,6 +121,21 @@ class Engine(ABC):
     def has_attention(self) -> bool:
         """Whether the model has attention to show."""
         return self.attention_layout != (0, 0)
+
+    def require_attention(self, purpose: str) -> None:
+        """Refuse attention views of a model without attention."""
+        if not self.has_attention:
+            raise ConfigError(f"this model has no attention (attention: none) {purpose}")
+
+    def min_length_warning(self, options: SearchOptions) -> str | None:
+        """What to tell the user when --min-length could not be met for some sentences."""
+        if not self.min_length_unmet:
+            return None
+        return (
+            f"--min-length {options.min_length} was not met for {self.min_length_unmet:,} "
+            f"sentence(s): --max-length-ratio {options.max_length_ratio:g} allows only that many "
+            f"pieces per source piece, plus {LENGTH_SLACK}"
+        )
 
     @abstractmethod
     def _translate_sentences(

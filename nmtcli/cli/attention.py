@@ -56,8 +56,7 @@ def attention(
 
     check_heatmap_file(attention_out)
     translator = Translator.open(model, device, precision or "fp32")
-    if not translator.has_attention:
-        raise typer.BadParameter("this model has no attention (attention: none) to show")
+    translator.require_attention("to show")
     forced = translator.force(source, target)
     matrix = heatmap_matrix(
         forced.attention,

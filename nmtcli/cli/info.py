@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, plain_option, stdout, warn
+from nmtcli.cli.common import ForceOpt, FormatOpt, OutputFormat, boundary, stdout, warn
 from nmtcli.ct2 import ExportFormat
 
 
@@ -40,7 +40,7 @@ def info(
     stdout().print(model_card(summary, depth))
 
 
-QUANTIZATION = "CTranslate2 weights: int8, int16, float16 or float32."
+QUANTIZATION = "CTranslate2 weights: int8 (the default), int16, float16 or float32."
 
 
 @app.command(
@@ -58,11 +58,9 @@ def export(
         ExportFormat, typer.Option("--format", help="nmtcli, or a CTranslate2 model (Transformer).")
     ] = ExportFormat.nmtcli,
     quantization: Annotated[
-        str | None, plain_option("--quantization", help=QUANTIZATION + " Default: int8.")
+        str | None, typer.Option("--quantization", help=QUANTIZATION, show_default=False)
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite a non-empty output directory.")
-    ] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Copy a model's best weights, vocabulary, config and card into a lean directory to share."""
     from nmtcli.ct2_export import export_ctranslate2
@@ -76,3 +74,21 @@ def export(
     else:
         size = source.export(output, half, force)
     stdout().print(f"exported {model} to {output}/ ({size / 1e6:.1f} MB)", highlight=False)
+
+
+@app.command(epilog="Example: nmtcli average runs/en-fr runs/en-fr-avg --last 5")
+@boundary
+def average(
+    model: Annotated[Path, typer.Argument(help="Model directory trained with kept checkpoints.")],
+    output: Annotated[Path, typer.Argument(help="New directory for the averaged model.")],
+    last: Annotated[int, typer.Option("--last", help="Newest checkpoints to average.", min=2)] = 5,
+    force: ForceOpt = False,
+) -> None:
+    """Average the weights of a run's last validation checkpoints into a new model directory."""
+    from nmtcli.modeldir import ModelDir
+
+    source = ModelDir.load(model)
+    averaged, steps = source.averaged(last)
+    note = f"Weights: the average of {len(steps)} checkpoints, steps {', '.join(map(str, steps))}."
+    size = source.export(output, False, force, averaged, note)
+    stdout().print(f"{note}\nwrote {output}/ ({size / 1e6:.1f} MB)", highlight=False)

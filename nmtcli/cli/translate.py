@@ -109,10 +109,8 @@ def translate(
         check_output(output_file, (input_file,))
     lines = _inputs(sentences, input_file)
     translator = open_engine(model, device, precision)
-    if wants_attention and not translator.has_attention:
-        raise typer.BadParameter(
-            "this model has no attention (attention: none) to show or align with"
-        )
+    if wants_attention:
+        translator.require_attention("to show or align with")
     plan = OutputPlan(
         output_format, align, attention_level, attention_layer, attention_head, wants_attention
     )
@@ -129,12 +127,8 @@ def translate(
             _emit(translation, index, out, plan, sink, layout)
     if sink is not None:
         sink.save()
-    if unmet := translator.min_length_unmet:
-        warn(
-            f"--min-length {search.min_length} was not met for {unmet:,} sentence(s): "
-            f"--max-length-ratio {search.max_length_ratio:g} allows only that many pieces "
-            "per source piece, plus 10"
-        )
+    if message := translator.min_length_warning(search):
+        warn(message)
 
 
 def _emit(

@@ -27,11 +27,13 @@ def save_checkpoint(
     progress: Progress,
     best: bool,
     record: ValidationRecord | None = None,
+    keep: int = 0,
 ) -> None:
     """Commit the resumable state with the last weights, the best ones if `best`, and `record`.
 
     The files are committed together (`ModelDir.commit_checkpoint`), so a run killed at any
-    instant resumes from a checkpoint whose files agree with each other.
+    instant resumes from a checkpoint whose files agree with each other. A validation's
+    checkpoint also keeps its weights as `step-N.safetensors`, the newest `keep` of them.
     """
     device = next(model.parameters()).device
     state: dict[str, Any] = {
@@ -47,7 +49,11 @@ def save_checkpoint(
     files = {LAST: weights} | ({BEST: weights} if best else {})
     if record is not None:
         files[METRICS] = model_dir.metrics_with(record)
+        if keep > 0:
+            files[f"step-{progress.step}.safetensors"] = weights
     model_dir.commit_checkpoint(progress.step, state, files)
+    if record is not None:
+        model_dir.prune_step_weights(keep)
 
 
 def restore_rng(state: dict[str, Any], device: torch.device) -> None:

@@ -122,6 +122,9 @@ class TrainConfig:
         500, "Sentences translated for validation BLEU.", panel=VALID
     )
     early_stop_metric: str = option("bleu", "bleu or loss.", panel=VALID)
+    keep_checkpoints: int = option(
+        5, "Validations whose weights are kept, for `nmtcli average` (0: none).", panel=VALID
+    )
     patience: int = option(
         5, "Validations without improvement before stopping (0: never).", panel=VALID
     )
@@ -153,6 +156,7 @@ class TrainConfig:
             ),
             (self.valid_bleu_sentences >= 0, "valid-bleu-sentences must not be negative"),
             (self.patience >= 0, "patience must not be negative"),
+            (self.keep_checkpoints >= 0, "keep-checkpoints must not be negative"),
             (self.valid_every is None or self.valid_every >= 0, "valid-every must not be negative"),
             (self.plateau_patience >= 1, "plateau-patience must be at least 1"),
             (self.vocab_size is None or self.vocab_size >= 8, "vocab-size must be at least 8"),

@@ -269,7 +269,14 @@ class Trainer:
             self._stamp_time()
         progress.last_save_step = progress.step
         save_checkpoint(
-            job.model_dir, self.model, self.optimizer, self.scaler, progress, best, record
+            job.model_dir,
+            self.model,
+            self.optimizer,
+            self.scaler,
+            progress,
+            best,
+            record,
+            job.config.keep_checkpoints,
         )
 
     def _stamp_time(self) -> None:
