@@ -147,7 +147,7 @@ def _make_trainer(
 
 def _run(trainer: Trainer) -> Outcome:
     """Train, stopping cleanly on Ctrl-C, and take the progress display down at the end."""
-    from nmtcli.training.trainer import stop_on_interrupt
+    from nmtcli.training.interrupt import stop_on_interrupt
 
     try:
         with stop_on_interrupt(trainer, note):

@@ -12,11 +12,7 @@ counters and best-score rule (`state`), and checkpoints (`checkpoint`).
 from __future__ import annotations
 
 import math
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import torch
 
@@ -282,20 +278,3 @@ class Trainer:
     def _stamp_time(self) -> None:
         """Bring the training time over all runs up to now."""
         self.progress.train_seconds = self.saved_seconds + (time.monotonic() - self.run_start)
-
-
-@contextmanager
-def stop_on_interrupt(trainer: Trainer, say: Callable[[str], None]) -> Iterator[None]:
-    """First Ctrl-C: finish the step, save, exit; a second one aborts at once."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        if trainer.stop_requested:
-            raise KeyboardInterrupt
-        trainer.request_stop()
-        say("stopping after this step to save a checkpoint (Ctrl-C again to abort)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
