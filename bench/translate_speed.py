@@ -29,7 +29,8 @@ def engine_model(model: Path, precision: str) -> tuple[Path, list[str]]:
     if not precision.startswith("ct2-"):
         return model, ["--precision", precision]
     quantization = precision.removeprefix("ct2-")
-    exported = WORK / f"ct2-{model.resolve().name}-{quantization}"
+    weights = (model / "model.safetensors").stat()  # a retrained model gets a fresh export
+    exported = WORK / f"ct2-{model.resolve().name}-{quantization}-{weights.st_mtime_ns}"
     if not (exported / "model.bin").is_file():
         command = [nmtcli(), "export", str(model), str(exported), "--format", "ctranslate2"]
         subprocess.run([*command, "--quantization", quantization, "--force"], check=True)

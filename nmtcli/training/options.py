@@ -28,8 +28,9 @@ DATA_FIELDS = frozenset(
     {"corpus", "src_file", "tgt_file", "valid", "valid_src_file", "valid_tgt_file"}
     | {"vocab", "output", "skip_invalid"}
 )
-RESUME_OVERRIDES = frozenset(
+RESUME_OVERRIDES = frozenset(  # what decides when to stop, validate or keep, not what is learnt
     {"max_epochs", "max_steps", "max_time", "device", "log_every", "patience"}
+    | {"valid_every", "keep_checkpoints"}
 )
 
 
