@@ -1,12 +1,19 @@
 """Transfer learning: the shipped model fine-tuned on Multi30k En→Fr against training from scratch.
 
-For each budget (minutes of training on one core, bf16 autocast) it fine-tunes the shipped
-Tatoeba model with `--init-from en-fr` and trains the default Transformer from scratch on the
-same data, then scores each with beam 5 on Multi30k test_2016_flickr and test_2017_flickr and on
-Tatoeba test (what fine-tuning forgets). The zero-shot row is the shipped model as it is.
-Checkpoints are the best on Multi30k val (greedy BLEU), never chosen on a test set.
+One run per kind, each as long as the largest budget (minutes of training on one core, bf16
+autocast), validating every `--valid-every` updates and keeping every validation's weights: the
+model at budget B is the last validation within B minutes of its run (the training clock
+counts validation time too, as a run of B minutes would). `finetune` starts from the shipped
+Tatoeba model (`--init-from en-fr`), `scratch` is the default Transformer with its own
+vocabulary. Each model is scored with beam 5 on Multi30k test_2016_flickr and test_2017_flickr
+and on Tatoeba test (what fine-tuning forgets); the zero-shot row is the shipped model as it is.
+Settings were chosen on Multi30k val (docs/transfer.md), never on a test set.
 
-    python -m bench.finetune --minutes 5,10,20 --threads 1 --cpus 0
+    python -m bench.finetune --minutes 5,10,20 --kinds finetune,scratch --threads 1 --cpus 0
+    python -m bench.finetune ... --kinds finetune --cpus 0 & python -m bench.finetune ... \
+        --kinds scratch --cpus 1    # the two runs side by side, one core each
+
+`--chart FILE.svg` draws test_2016 BLEU against minutes for both kinds (needs matplotlib).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pathlib import Path
 
 from bench.common import (
     MULTI30K,
+    REPO,
     TATOEBA,
     WORK,
     evaluate,
@@ -34,7 +42,10 @@ DATA = [
     *("--valid-src-file", str(MULTI30K / "val.en.gz")),
     *("--valid-tgt-file", str(MULTI30K / "val.fr.gz")),
     *("--valid-bleu-sentences", "1014", "--precision", "bf16", "--log-every", "300"),
+    *("--keep-checkpoints", "1000"),
 ]
+KINDS = {"finetune": ["--init-from", "en-fr"], "scratch": []}
+LABELS = {"finetune": "fine-tuned (--init-from en-fr)", "scratch": "from scratch"}
 TESTS = ("test_2016_flickr", "test_2017_flickr")
 
 
@@ -51,21 +62,33 @@ def plain_text(name: str) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def train(name: str, minutes: float, extra: list[str], reuse: bool) -> Path:
-    """One run of `minutes` on Multi30k En→Fr."""
-    output = WORK / f"finetune-{name}-{minutes:g}m"
+def train(kind: str, minutes: float, valid_every: int, reuse: bool) -> Path:
+    """One run of `kind` for `minutes`, every validation's weights kept."""
+    output = WORK / f"finetune-{kind}-{minutes:g}m"
     if not (reuse and (output / "model.safetensors").is_file()):
-        command = [nmtcli(), "train", *DATA, "-o", str(output), "--force", *extra]
-        subprocess.run([*command, "--max-time", f"{minutes:g}m"], check=True)
+        command = [nmtcli(), "train", *DATA, *KINDS[kind], "-o", str(output), "--force"]
+        command += ["--valid-every", str(valid_every), "--max-time", f"{minutes:g}m"]
+        subprocess.run(command, check=True, cwd=REPO)
     return output
 
 
-def row(label: str, minutes: str, model: Path | None) -> list[str]:
+def at_budget(run: Path, minutes: float) -> tuple[Path, dict]:
+    """The model of the last validation within `minutes` of `run` (exported once), its record."""
+    records = [r for r in read_metrics(run) if r["train_seconds"] <= minutes * 60 + 1]
+    if not records:
+        raise SystemExit(f"{run}: no validation within {minutes:g} minutes")
+    record = records[-1]
+    output = WORK / f"{run.name}-at-{minutes:g}m"
+    command = [nmtcli(), "export", str(run), str(output), "--step", str(record["step"]), "--force"]
+    subprocess.run(command, check=True, cwd=REPO, capture_output=True)
+    return output, record
+
+
+def row(label: str, minutes: str, model: Path | None, record: dict | None) -> list[str]:
     """Scores of one model (the shipped model when `model` is None)."""
-    target = model if model is not None else Path("models/en-fr")
+    target = model if model is not None else REPO / "models" / "en-fr"
     cells = [label, minutes]
-    steps = read_metrics(target)[-1]["step"] if model is not None else 0
-    cells.append(f"{steps:,}" if model is not None else "–")
+    cells += [f"{record['step']:,}", f"{record['valid_bleu']:.2f}"] if record else ["–", "–"]
     for test in TESTS:
         scores = evaluate(target, *plain_text(test), beam=5)["overall"]
         cells.append(f"{scores['bleu']:.2f} / {scores['chrf']:.1f}")
@@ -73,27 +96,48 @@ def row(label: str, minutes: str, model: Path | None) -> list[str]:
     return [*cells, f"{tatoeba['bleu']:.2f}"]
 
 
+def chart(path: Path, budgets: list[float], rows: list[list[str]]) -> None:
+    """test_2016 BLEU against minutes, one line per kind (the zero-shot point at 0)."""
+    from nmtcli.charts import save_plot
+
+    labels = ["0", *(f"{b:g}" for b in budgets)]
+    zero = float(rows[0][4].split(" / ")[0])
+    series = {}
+    for kind, label in LABELS.items():
+        points = {r[1]: float(r[4].split(" / ")[0]) for r in rows if r[0] == label}
+        if points:
+            series[label] = [zero if kind == "finetune" else None] + [
+                points.get(m) for m in labels[1:]
+            ]
+    save_plot(path, labels, series, "BLEU", "Multi30k En→Fr test_2016, beam 5, by training minutes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", default="5,10,20", help="training budgets, comma-separated")
-    parser.add_argument("--scratch", action="store_true", help="also train from scratch")
+    parser.add_argument("--kinds", default="finetune,scratch", help="finetune, scratch or both")
+    parser.add_argument("--valid-every", type=int, default=150, help="updates between validations")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cpus", default=None)
-    parser.add_argument("--reuse", action="store_true", help="keep models already trained")
+    parser.add_argument("--reuse", action="store_true", help="keep runs already trained")
     parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument(
+        "--chart", type=Path, default=None, help="BLEU against minutes (.svg, .png)"
+    )
     args = parser.parse_args()
     setting = pin(args.threads, args.cpus)
-    rows = [row("zero-shot (shipped model)", "0", None)]
-    for minutes in (float(m) for m in args.minutes.split(",")):
-        tuned = train("init-en-fr", minutes, ["--init-from", "en-fr"], args.reuse)
-        rows.append(row("fine-tuned (--init-from en-fr)", f"{minutes:g}", tuned))
-        if args.scratch:
-            scratch = train("scratch", minutes, [], args.reuse)
-            rows.append(row("from scratch", f"{minutes:g}", scratch))
-    headers = ["model", "minutes", "updates", *(f"{t} BLEU / chrF" for t in TESTS)]
-    headers.append("Tatoeba test BLEU")
+    budgets = [float(m) for m in args.minutes.split(",")]
+    rows = [row("zero-shot (shipped model)", "0", None, None)]
+    for kind in args.kinds.split(","):
+        run = train(kind, max(budgets), args.valid_every, args.reuse)
+        for minutes in budgets:
+            rows.append(row(LABELS[kind], f"{minutes:g}", *at_budget(run, minutes)))
+    headers = ["model", "minutes", "updates", "val BLEU (greedy)"]
+    headers += [*(f"{t} BLEU / chrF" for t in TESTS), "Tatoeba test BLEU"]
     title = f"Multi30k En→Fr, beam 5, {setting}, {machine()}"
     publish(title, table(headers, rows), args.markdown)
+    if args.chart:
+        chart(args.chart, budgets, rows)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,16 @@ from typing import Any
 
 from nmtcli.ct2 import MARKER, QUANTIZATIONS, ctranslate2, is_ct2_export
 from nmtcli.errors import ConfigError, ModelDirError
-from nmtcli.modeldir import ModelDir
+from nmtcli.modeldir import BEST, ModelDir
 
 
 def export_ctranslate2(
-    model_dir: ModelDir, target: Path, quantization: str, force: bool, half: bool = False
+    model_dir: ModelDir,
+    target: Path,
+    quantization: str,
+    force: bool,
+    half: bool = False,
+    weights: str = BEST,
 ) -> int:
     """Write `model_dir`'s best weights as a CTranslate2 model in `target`; its size in bytes.
 
@@ -36,7 +41,7 @@ def export_ctranslate2(
     ctranslate2()
     _check_target(model_dir.path, target, force)
     vocabulary = model_dir.vocabulary()
-    spec = ctranslate2_spec(model_dir.build())
+    spec = ctranslate2_spec(model_dir.build(weights))
     spec.register_source_vocabulary(_pieces(vocabulary.src))
     spec.register_target_vocabulary(_pieces(vocabulary.tgt))
     spec.validate()

@@ -436,6 +436,16 @@ class ModelDir:
         found = [(STEP_WEIGHTS.fullmatch(e.name), e) for e in self.path.iterdir()]
         return sorted((int(match.group(1)), entry) for match, entry in found if match)
 
+    def weights_name(self, step: int | None) -> str:
+        """The weights file of validation `step` (None: the best), which must be kept."""
+        if step is None:
+            return BEST
+        kept = dict(self.step_weights())
+        if step not in kept:
+            listed = ", ".join(map(str, kept)) or "none (train with --keep-checkpoints N)"
+            raise ModelDirError(f"{self.path}: no weights kept for step {step}; kept: {listed}")
+        return kept[step].name
+
     def prune_step_weights(self, keep: int) -> None:
         """Delete all but the newest `keep` validation weights."""
         kept = self.step_weights()

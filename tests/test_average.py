@@ -44,3 +44,16 @@ def test_keep_checkpoints_bounds_what_is_kept(cli, tiny_corpus, tmp_path):
     result = cli("average", none, tmp_path / "avg")
     assert result.exit_code == 1
     assert "0 validation checkpoint(s) kept" in result.output
+
+
+def test_export_step_writes_the_weights_of_that_validation(cli, trained_model, tmp_path):
+    result = cli("export", trained_model, tmp_path / "s200", "--step", "200")
+    assert result.exit_code == 0, result.output
+    exported = load_file(str(tmp_path / "s200" / "model.safetensors"))
+    kept = load_file(str(trained_model / "step-200.safetensors"))
+    assert exported.keys() <= kept.keys()
+    assert all(torch.equal(exported[name], kept[name]) for name in exported)
+    assert "step 200" in (tmp_path / "s200" / "MODEL_CARD.md").read_text()
+    missing = cli("export", trained_model, tmp_path / "s150", "--step", "150")
+    assert missing.exit_code == 1
+    assert "no weights kept for step 150; kept: 100, 200, 300" in missing.output

@@ -40,6 +40,7 @@ def info(
     stdout().print(model_card(summary, depth))
 
 
+STEP = "Export the weights kept from this validation step (step-N.safetensors), not the best."
 QUANTIZATION = "CTranslate2 weights: int8 (the default), int16, float16 or float32."
 
 
@@ -51,9 +52,8 @@ QUANTIZATION = "CTranslate2 weights: int8 (the default), int16, float16 or float
 def export(
     model: Annotated[Path, typer.Argument(help="Trained model directory.")],
     output: Annotated[Path, typer.Argument(help="New directory for the exported model.")],
-    half: Annotated[
-        bool, typer.Option("--half", help="Store weights as float16 (half the size).")
-    ] = False,
+    half: Annotated[bool, typer.Option("--half", help="Store weights as float16.")] = False,
+    step: Annotated[int | None, typer.Option("--step", help=STEP, show_default=False)] = None,
     export_format: Annotated[
         ExportFormat, typer.Option("--format", help="nmtcli, or a CTranslate2 model (Transformer).")
     ] = ExportFormat.nmtcli,
@@ -67,12 +67,14 @@ def export(
     from nmtcli.modeldir import ModelDir
 
     source = ModelDir.load(model)
+    weights = source.weights_name(step)
     if export_format == ExportFormat.ctranslate2:
-        size = export_ctranslate2(source, output, quantization or "int8", force, half)
+        size = export_ctranslate2(source, output, quantization or "int8", force, half, weights)
     elif quantization is not None:
         raise typer.BadParameter("--quantization is for --format ctranslate2")
     else:
-        size = source.export(output, half, force)
+        note = f"Weights: those of the validation at step {step}." if step else ""
+        size = source.export(output, half, force, source.build(weights), note)
     stdout().print(f"exported {model} to {output}/ ({size / 1e6:.1f} MB)", highlight=False)
 
 
