@@ -81,7 +81,8 @@ class TrainConfig:
     # each epoch; the defaults are measured in docs/benchmarks.md ("Everyday input")
     transforms: bool = option(
         True,
-        "Apply the training-time transforms below (off: the corpus as it is).",
+        "Apply the training-time transforms below (off: the corpus as it is; off by default "
+        "with --init-from).",
         panel=TRANSFORMS,
     )
     upper_rate: float = option(
