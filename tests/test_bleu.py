@@ -96,8 +96,11 @@ def test_line_count_mismatch_is_a_one_line_error(cli, tmp_path):
 def test_unknown_metric_is_rejected(cli, tmp_path):
     (tmp_path / "ref").write_text("a\n")
     result = cli("bleu", tmp_path / "ref", "-m", "meteor", input="a\n")
-    assert result.exit_code == 2
-    assert "meteor" in result.output
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: unknown metric 'meteor'; choose from bleu, chrf, ter"
+    result = cli("bleu", tmp_path / "ref", "--tokenize", "x", input="a\n")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: --tokenize: unknown tokenizer 'x'"
 
 
 @pytest.mark.parametrize(
