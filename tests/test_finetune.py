@@ -77,13 +77,20 @@ def test_training_state_starts_fresh(cli, trained_model, new_data, tmp_path):
     assert [r["step"] for r in records(child)] == [3, 6, 9]
 
 
-def test_transforms_are_off_when_fine_tuning_unless_asked(cli, trained_model, new_data, tmp_path):
+def test_fine_tuning_defaults_transforms_off_and_the_measured_rate(
+    cli, trained_model, new_data, tmp_path
+):
     quick = [a for a in FINE if a != "--no-transforms"]
     for name, extra, expected in (("plain", [], False), ("asked", ["--transforms"], True)):
         child = tmp_path / name
         result = cli("train", new_data, "--init-from", trained_model, "-o", child, *quick, *extra)
         assert result.exit_code == 0, result.output
-        assert json.loads((child / "config.json").read_text())["train"]["transforms"] is expected
+        train = json.loads((child / "config.json").read_text())["train"]
+        assert train["transforms"] is expected
+        if "transformer" in trained_model.name:  # the measured fine-tuning rate
+            assert train["lr"] == 1.5e-3 and "fine-tuning rate" in train["derived"]["lr"]
+        else:
+            assert train["lr"] is None
 
 
 @pytest.mark.parametrize("frozen", ["encoder", "embeddings,decoder:1"])

@@ -77,6 +77,9 @@ def derive_schedule(
     if train.warmup is None and train.init_from is not None:
         reason = f"{FINETUNE_WARMUP} steps, as the model starts trained (--init-from)"
         train = _with(train, "warmup", FINETUNE_WARMUP, reason)
+    if train.lr is None and train.init_from is not None and defaults.finetune_lr is not None:
+        reason = f"{defaults.finetune_lr:g}, this architecture's fine-tuning rate (--init-from)"
+        train = _with(train, "lr", defaults.finetune_lr, reason)
     if train.warmup is None and train.schedule(defaults) == "inverse_sqrt":
         warmup = min(max(round(WARMUP_SHARE * planned), WARMUP_BOUNDS[0]), WARMUP_BOUNDS[1])
         reason = f"{warmup:,} steps: {WARMUP_SHARE:.0%} of {planned:,} planned updates{limit}"
@@ -89,6 +92,6 @@ def derive_schedule(
     return train
 
 
-def _with(train: TrainConfig, name: str, value: int, reason: str) -> TrainConfig:
+def _with(train: TrainConfig, name: str, value: float, reason: str) -> TrainConfig:
     """`train` with one derived value, and the reason recorded."""
     return replace(train, **{name: value}, derived={**train.derived, name: reason})
