@@ -101,7 +101,7 @@ def chart(path: Path, budgets: list[float], rows: list[list[str]]) -> None:
     from nmtcli.charts import save_plot
 
     labels = ["0", *(f"{b:g}" for b in budgets)]
-    zero = float(rows[0][4].split(" / ")[0])
+    zero = float(rows[0][4].split(" / ")[0]) if rows[0][1] == "0" else None
     series = {}
     for kind, label in LABELS.items():
         points = {r[1]: float(r[4].split(" / ")[0]) for r in rows if r[0] == label}
@@ -127,8 +127,9 @@ def main() -> None:
     args = parser.parse_args()
     setting = pin(args.threads, args.cpus)
     budgets = [float(m) for m in args.minutes.split(",")]
-    rows = [row("zero-shot (shipped model)", "0", None, None)]
-    for kind in args.kinds.split(","):
+    kinds = args.kinds.split(",")
+    rows = [row("zero-shot (shipped model)", "0", None, None)] if "finetune" in kinds else []
+    for kind in kinds:
         run = train(kind, max(budgets), args.valid_every, args.reuse)
         for minutes in budgets:
             rows.append(row(LABELS[kind], f"{minutes:g}", *at_budget(run, minutes)))
