@@ -44,7 +44,7 @@ DATA = [
     *("--valid-bleu-sentences", "1014", "--precision", "bf16", "--log-every", "300"),
     *("--keep-checkpoints", "1000"),
 ]
-KINDS = {"finetune": ["--init-from", "en-fr"], "scratch": []}
+KINDS = {"finetune": ["--init-from", str(REPO / "models" / "en-fr")], "scratch": []}
 LABELS = {"finetune": "fine-tuned (--init-from en-fr)", "scratch": "from scratch"}
 TESTS = ("test_2016_flickr", "test_2017_flickr")
 
