@@ -109,7 +109,8 @@ def chart(path: Path, budgets: list[float], rows: list[list[str]]) -> None:
             series[label] = [zero if kind == "finetune" else None] + [
                 points.get(m) for m in labels[1:]
             ]
-    save_plot(path, labels, series, "BLEU", "Multi30k En→Fr test_2016, beam 5, by training minutes")
+    title = "Multi30k En→Fr test_2016_flickr, beam 5"
+    save_plot(path, labels, series, "BLEU", title, "minutes of training on one core")
 
 
 def main() -> None:

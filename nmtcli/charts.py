@@ -66,9 +66,14 @@ def bar_chart(
 
 
 def save_plot(
-    path: Path, buckets: list[str], series: dict[str, list[float | None]], metric: str, title: str
+    path: Path,
+    buckets: list[str],
+    series: dict[str, list[float | None]],
+    metric: str,
+    title: str,
+    xlabel: str = "source sentence length (words)",
 ) -> None:
-    """A line plot of `metric` against source length, one line per model (PNG, SVG or PDF)."""
+    """A line plot of `metric` against `buckets`, one line per model (PNG, SVG or PDF)."""
     try:
         import matplotlib
 
@@ -84,7 +89,7 @@ def save_plot(
         points = [(x, v) for x, v in zip(positions, values) if v is not None]
         axes.plot([x for x, _ in points], [v for _, v in points], marker="o", label=name)
     axes.set_xticks(positions, buckets)
-    axes.set_xlabel("source sentence length (words)")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel(METRIC_LABELS.get(metric, metric))
     axes.set_title(title)
     axes.grid(alpha=0.3)
