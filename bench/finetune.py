@@ -2,8 +2,9 @@
 
 One run per kind, each as long as the largest budget (minutes of training on one core, bf16
 autocast), validating every `--valid-every` updates and keeping every validation's weights: the
-model at budget B is the last validation within B minutes of its run (the training clock
-counts validation time too, as a run of B minutes would). `finetune` starts from the shipped
+model at a smaller budget B is the last validation within B minutes of its run (the training
+clock counts validation time too, as a run of B minutes would), at the largest the run's final
+checkpoint. `finetune` starts from the shipped
 Tatoeba model (`--init-from en-fr`), `scratch` is the default Transformer with its own
 vocabulary. Each model is scored with beam 5 on Multi30k test_2016_flickr and test_2017_flickr
 and on Tatoeba test (what fine-tuning forgets); the zero-shot row is the shipped model as it is.
@@ -72,9 +73,12 @@ def train(kind: str, minutes: float, valid_every: int, reuse: bool) -> Path:
     return output
 
 
-def at_budget(run: Path, minutes: float) -> tuple[Path, dict]:
-    """The model of the last validation within `minutes` of `run` (exported once), its record."""
-    records = [r for r in read_metrics(run) if r["train_seconds"] <= minutes * 60 + 1]
+def at_budget(run: Path, minutes: float, last: bool) -> tuple[Path, dict]:
+    """The model of the last validation within `minutes` of `run` (exported), and its record.
+
+    The `last` budget is the run's own: its final checkpoint, validated just after the limit.
+    """
+    records = [r for r in read_metrics(run) if last or r["train_seconds"] <= minutes * 60]
     if not records:
         raise SystemExit(f"{run}: no validation within {minutes:g} minutes")
     record = records[-1]
@@ -133,7 +137,8 @@ def main() -> None:
     for kind in kinds:
         run = train(kind, max(budgets), args.valid_every, args.reuse)
         for minutes in budgets:
-            rows.append(row(LABELS[kind], f"{minutes:g}", *at_budget(run, minutes)))
+            model = at_budget(run, minutes, minutes == max(budgets))
+            rows.append(row(LABELS[kind], f"{minutes:g}", *model))
     headers = ["model", "minutes", "updates", "val BLEU (greedy)"]
     headers += [*(f"{t} BLEU / chrF" for t in TESTS), "Tatoeba test BLEU"]
     title = f"Multi30k En→Fr, beam 5, {setting}, {machine()}"

@@ -207,8 +207,9 @@ def test_errors_are_one_line(cli, tmp_path, tiny_corpus):
     output = tmp_path / "plain"
     train_tiny(cli, tiny_corpus, output, "rnn", "--attention", "none", "--max-steps", "2")
     no_attention = cli("translate", "-m", output, "--show-attention", "hello")
-    assert no_attention.exit_code == 2
-    assert "no attention" in no_attention.output
+    assert no_attention.exit_code == 1
+    expected = "error: this model has no attention (attention: none) to show or align with"
+    assert no_attention.stderr.strip() == expected
 
 
 def _render(matrix: AttentionMatrix, width: int, color: bool) -> str:
