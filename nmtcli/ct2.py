@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from nmtcli.batch import EOS_PIECE
-from nmtcli.decoding import LENGTH_SLACK, SearchOptions, min_length_unmet, sequence_score
-from nmtcli.device import DEVICES, PRECISIONS
+from nmtcli.decoding import LENGTH_SLACK, SearchOptions, sequence_score
+from nmtcli.device import check_precision, device_kind
 from nmtcli.errors import ConfigError, ModelDirError
 from nmtcli.translation import Candidate, Engine, Translation, pieces_of
 from nmtcli.vocab import Vocabulary
@@ -67,20 +67,14 @@ class CT2Translator(Engine):
 
     def __init__(self, path: Path, device: str = "auto", precision: str | None = None) -> None:
         module = ctranslate2()
-        if precision not in COMPUTE_TYPES:
-            raise ConfigError(
-                f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}"
-            )
-        if device not in DEVICES:
-            raise ConfigError(f"device must be auto, cpu or cuda, not {device!r}")
-        cuda = module.get_cuda_device_count() > 0
-        if device == "cuda" and not cuda:
-            raise ConfigError("--device cuda was asked for but no CUDA device is available")
+        if precision is not None:
+            check_precision(precision)
+        device = device_kind(device, module.get_cuda_device_count() > 0)
         self.vocabulary = Vocabulary.load(path)
         try:
             self.model = module.Translator(
                 str(path),
-                device="cuda" if device == "cuda" or (device == "auto" and cuda) else "cpu",
+                device=device,
                 compute_type=COMPUTE_TYPES[precision],
                 intra_threads=_threads(),
             )
@@ -94,8 +88,7 @@ class CT2Translator(Engine):
     ) -> list[Translation]:
         """Translate non-empty sentences in batches of similar length, in order."""
         src = self.vocabulary.src
-        ids = src.encode_many(texts)
-        self.min_length_unmet += sum(min_length_unmet(len(sentence), options) for sentence in ids)
+        ids = self._encode(texts, options)
         sources = [[*pieces_of(src, sentence), EOS_PIECE] for sentence in ids]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         results: list[Translation | None] = [None] * len(texts)

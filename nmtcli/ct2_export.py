@@ -12,11 +12,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from nmtcli.ct2 import MARKER, QUANTIZATIONS, ctranslate2, is_ct2_export
 from nmtcli.errors import ConfigError, ModelDirError
-from nmtcli.modeldir import BEST, ModelDir
+from nmtcli.modeldir import BEST, CARD, ModelDir
+from nmtcli.translation import pieces_of
 
 
 def export_ctranslate2(
@@ -42,8 +42,11 @@ def export_ctranslate2(
     _check_target(model_dir.path, target, force)
     vocabulary = model_dir.vocabulary()
     spec = ctranslate2_spec(model_dir.build(weights))
-    spec.register_source_vocabulary(_pieces(vocabulary.src))
-    spec.register_target_vocabulary(_pieces(vocabulary.tgt))
+    for register, tokenizer in (
+        (spec.register_source_vocabulary, vocabulary.src),
+        (spec.register_target_vocabulary, vocabulary.tgt),
+    ):  # every piece in id order: CTranslate2's vocabulary
+        register(pieces_of(tokenizer, range(tokenizer.size)))
     spec.validate()
     spec.optimize(quantization=quantization)
     parent = target.resolve().parent
@@ -55,25 +58,19 @@ def export_ctranslate2(
     try:
         spec.save(str(staged))
         vocabulary.copy_to(staged)
-        card = model_dir.path / "MODEL_CARD.md"
+        card = model_dir.path / CARD
         if card.is_file():
             shutil.copyfile(card, staged / card.name)
         record = {
             "format_version": 1,
             "exported_from": str(model_dir.path.resolve()),
             "quantization": quantization,
-            "layers": model_dir.run.model.layers,
         }
         (staged / MARKER).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         _install(staged, target)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     return sum(path.stat().st_size for path in target.iterdir() if path.is_file())
-
-
-def _pieces(tokenizer: Any) -> list[str]:
-    """Every piece of a SentencePiece model, in id order (CTranslate2's vocabulary)."""
-    return [tokenizer.id_to_piece(index) for index in range(tokenizer.size)]
 
 
 def _check_target(source: Path, target: Path, force: bool) -> None:

@@ -15,15 +15,26 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(choice: str, local_rank: int = 0) -> torch.device:
-    """`auto` is CUDA when available, else the CPU; asking for CUDA without one is an error."""
-    import torch
-
+def device_kind(choice: str, cuda_available: bool) -> str:
+    """`cuda` or `cpu` for a --device choice: `auto` is CUDA when available (no torch needed)."""
     if choice not in DEVICES:
         raise ConfigError(f"device must be auto, cpu or cuda, not {choice!r}")
-    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda was asked for but no CUDA device is available")
+    if choice == "cuda" and not cuda_available:
+        raise ConfigError("--device cuda was asked for but no CUDA device is available")
+    return "cuda" if choice == "cuda" or (choice == "auto" and cuda_available) else "cpu"
+
+
+def check_precision(precision: str) -> None:
+    """Refuse a --precision nmtcli does not know."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+
+
+def resolve_device(choice: str, local_rank: int = 0) -> torch.device:
+    """The torch device of a --device choice (`device_kind`)."""
+    import torch
+
+    if device_kind(choice, torch.cuda.is_available()) == "cuda":
         return torch.device("cuda", local_rank)
     return torch.device("cpu")
 
@@ -37,8 +48,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """
     import torch
 
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    check_precision(precision)
     if precision == "int8" and device.type != "cpu":
         raise ConfigError("--precision int8 runs on the CPU; on CUDA use bf16 or fp16")
     if precision in ("fp32", "int8"):  # int8 computes its activations in fp32
@@ -87,7 +97,7 @@ def quantized(model: torch.nn.Module) -> torch.nn.Module:
 
     Weights are stored as int8 and each activation is quantized on the fly, with PyTorch's own
     `torch.ao.quantization.quantize_dynamic` (its x86 kernels). On the shipped model it decodes
-    1.5x (whole command) to 1.8x (search alone) faster than fp32 on one core, where torchao
+    about 1.5x faster than fp32 on one core (`bench.int8_backends`), where torchao
     0.18's int8 configurations were no faster than fp32 on the CPU (the README's performance
     section). PyTorch marks torch.ao as deprecated; its warning is silenced here, and a PyTorch
     without it is a clear error.

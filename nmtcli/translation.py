@@ -15,7 +15,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from nmtcli.batch import EOS_PIECE
-from nmtcli.decoding import LENGTH_SLACK, SearchOptions
+from nmtcli.decoding import LENGTH_SLACK, SearchOptions, min_length_unmet
 from nmtcli.errors import ConfigError
 from nmtcli.splitting import DEFAULT_LANGUAGE, regroup, sentences_of_lines
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from torch import Tensor
 
     from nmtcli.evaluation import Report
-    from nmtcli.vocab import Tokenizer
+    from nmtcli.vocab import Tokenizer, Vocabulary
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Translation:
         return self.candidates[0]
 
 
-def pieces_of(tokenizer: Tokenizer, ids: list[int]) -> list[str]:
+def pieces_of(tokenizer: Tokenizer, ids: Iterable[int]) -> list[str]:
     """Piece strings of ids."""
     return [tokenizer.id_to_piece(i) for i in ids]
 
@@ -113,6 +113,7 @@ def _block_attention(attentions: list[Tensor], widths: list[int]) -> Tensor:
 class Engine(ABC):
     """A loaded model that translates lines: sentence splitting, batching and joining."""
 
+    vocabulary: Vocabulary
     min_length_unmet: int  # sentences whose length limit came before --min-length
     attention_layout: tuple[int, int]  # (layers, heads) of the attention it returns; (0, 0): none
     source_language: str = DEFAULT_LANGUAGE  # for sentence splitting
@@ -136,6 +137,12 @@ class Engine(ABC):
             f"sentence(s): --max-length-ratio {options.max_length_ratio:g} allows only that many "
             f"pieces per source piece, plus {LENGTH_SLACK}"
         )
+
+    def _encode(self, texts: list[str], options: SearchOptions) -> list[list[int]]:
+        """Source ids of sentences, counting those whose length limit comes before --min-length."""
+        ids = self.vocabulary.src.encode_many(texts)
+        self.min_length_unmet += sum(min_length_unmet(len(sentence), options) for sentence in ids)
+        return ids
 
     @abstractmethod
     def _translate_sentences(

@@ -13,7 +13,7 @@ from pathlib import Path
 from torch import Tensor
 
 from nmtcli.batch import EOS_PIECE, make_batch
-from nmtcli.decoding import SearchOptions, min_length_unmet
+from nmtcli.decoding import SearchOptions
 from nmtcli.device import autocast, autocast_dtype, quantized, resolve_device
 from nmtcli.modeldir import ModelDir
 from nmtcli.search import Hypothesis, forced_decode, translate_ids
@@ -62,8 +62,7 @@ class Translator(Engine):
     ) -> list[Translation]:
         """Translate non-empty sentences as one batch, in order."""
         src_tokenizer = self.vocabulary.src
-        ids = src_tokenizer.encode_many(texts)
-        self.min_length_unmet += sum(min_length_unmet(len(sentence), options) for sentence in ids)
+        ids = self._encode(texts, options)
         with autocast(self.autocast_dtype, self.device):
             decoded = translate_ids(self.model, ids, options, self.device, batch_size)
         return [
