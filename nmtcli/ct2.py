@@ -65,6 +65,8 @@ def ctranslate2() -> Any:
 class CT2Translator(Engine):
     """A CTranslate2 export loaded for translation on CTranslate2."""
 
+    traceable = False  # CTranslate2 returns results, not the steps of its search
+
     def __init__(self, path: Path, device: str = "auto", precision: str | None = None) -> None:
         module = ctranslate2()
         if precision is not None:

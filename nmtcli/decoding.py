@@ -25,6 +25,7 @@ class SearchOptions:
     min_length: int = 0
     no_repeat_ngram: int = 0
     need_attention: bool = False
+    trace: bool = False  # record every step of the search (`nmtcli.trace`)
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:

@@ -27,6 +27,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from nmtcli.corpus import (
     CorpusSpec,
@@ -341,3 +342,9 @@ def evaluation_record(test: str, report: Report, decoding: str) -> EvaluationRec
         degenerate=overall.degenerate,
         categories={c.name: c.scores.as_dict() for c in report.categories} or None,
     )
+
+
+def model_labels(models: list[Path]) -> list[str]:
+    """Short unique names for models compared (directory names, or paths if those collide)."""
+    names = [path.resolve().name for path in models]
+    return names if len(set(names)) == len(names) else [str(path) for path in models]

@@ -99,6 +99,15 @@ def _candidate_dict(candidate: Candidate) -> dict[str, Any]:
     }
 
 
+def _sentence_dict(sentence: Translation) -> dict[str, Any]:
+    """One sentence of a split line as JSON (with its search trace, if recorded)."""
+    best = sentence.best
+    record = {"source": sentence.source, "translation": best.text, "score": round(best.score, 6)}
+    if sentence.trace is not None:
+        record["trace"] = sentence.trace.to_dict()
+    return record
+
+
 def json_line(
     translation: Translation, index: int, matrix: AttentionMatrix | None, alignment: str | None
 ) -> str:
@@ -107,11 +116,10 @@ def json_line(
     record |= _candidate_dict(translation.best)
     if len(translation.candidates) > 1:
         record["nbest"] = [_candidate_dict(c) for c in translation.candidates]
+    if translation.trace is not None:  # translate --trace
+        record["trace"] = translation.trace.to_dict()
     if translation.sentences:  # a line split into sentences (translate --split)
-        record["sentences"] = [
-            {"source": s.source, "translation": s.best.text, "score": round(s.best.score, 6)}
-            for s in translation.sentences
-        ]
+        record["sentences"] = [_sentence_dict(s) for s in translation.sentences]
     if matrix is not None:
         record["attention"] = {
             "src": matrix.cols,

@@ -17,6 +17,7 @@ Shapes: B batch, K beam, V vocabulary, S source length, t steps so far, L layers
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -29,6 +30,9 @@ from nmtcli.decoding import (  # re-exported: the options and scores belong with
     sequence_score,
 )
 from nmtcli.models.base import Seq2Seq
+
+if TYPE_CHECKING:
+    from nmtcli.trace import Tracer
 
 NEG_INF = float("-inf")
 
@@ -96,15 +100,19 @@ def constrain(
     return log_probs
 
 
-def search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[list[Hypothesis]]:
+def search(
+    model: Seq2Seq, batch: Batch, options: SearchOptions, tracer: Tracer | None = None
+) -> list[list[Hypothesis]]:
     """Decode a batch: greedy when `beam_size == 1`, else beam search.
+
+    A `tracer` (`nmtcli.trace.Tracer`) records every step of the search.
 
     Returns:
         For each sentence, its `n_best` hypotheses sorted by score (best first).
     """
     if options.beam_size == 1:
-        return greedy_search(model, batch, options)
-    return beam_search(model, batch, options)
+        return greedy_search(model, batch, options, tracer)
+    return beam_search(model, batch, options, tracer)
 
 
 @torch.inference_mode()
@@ -114,6 +122,7 @@ def translate_ids(
     options: SearchOptions,
     device: torch.device | str = "cpu",
     batch_size: int = 64,
+    tracer: Tracer | None = None,
 ) -> list[list[Hypothesis]]:
     """Decode many id sequences, batched by similar length; results in input order."""
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
@@ -121,13 +130,17 @@ def translate_ids(
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         batch = make_batch([sources[i] for i in chunk]).to(device)
-        for index, hypotheses in zip(chunk, search(model, batch, options)):
+        if tracer is not None:
+            tracer.begin_batch(chunk)
+        for index, hypotheses in zip(chunk, search(model, batch, options, tracer)):
             results[index] = hypotheses
     return results
 
 
 @torch.inference_mode()
-def greedy_search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[list[Hypothesis]]:
+def greedy_search(
+    model: Seq2Seq, batch: Batch, options: SearchOptions, tracer: Tracer | None = None
+) -> list[list[Hypothesis]]:
     """Pick the most probable token at each step; finished sentences leave the batch."""
     memory = model.encode(batch.src, batch.src_mask)
     state = model.init_state(memory)
@@ -143,6 +156,8 @@ def greedy_search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[
         out = model.decode_step(prev, state, memory, options.need_attention)
         state = out.state
         log_probs = constrain(out.log_probs, step, limits[alive], history, options)  # (R, V)
+        if tracer is not None:
+            tracer.greedy_step(step, alive, history, total, log_probs)
         best_log_prob, best = log_probs.max(dim=-1)  # (R,), (R,)
         total = total + best_log_prob
         history = torch.cat([history, best.unsqueeze(1)], dim=1)  # (R, t+1)
@@ -176,7 +191,9 @@ def _greedy_attention(history: list[Tensor], row: int, src_mask: Tensor) -> Tens
 
 
 @torch.inference_mode()
-def beam_search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[list[Hypothesis]]:
+def beam_search(
+    model: Seq2Seq, batch: Batch, options: SearchOptions, tracer: Tracer | None = None
+) -> list[list[Hypothesis]]:
     """Batched beam search: all sentences × beams in one tensor (B·K rows).
 
     At each step the 2K best continuations of each sentence are ranked; those ending in EOS
@@ -190,7 +207,7 @@ def beam_search(model: Seq2Seq, batch: Batch, options: SearchOptions) -> list[li
     device = batch.src.device
     memory = memory.select(torch.arange(size, device=device).repeat_interleave(beam))
     state = model.init_state(memory)
-    search = _BeamState.start(size, beam, device, length_limits(batch, options))
+    search = _BeamState.start(size, beam, device, length_limits(batch, options), tracer)
     for step in range(int(search.limits.max()) + 1):
         out = model.decode_step(search.prev, state, memory, options.need_attention)
         row_limits = search.limits.repeat_interleave(beam)  # (R,)
@@ -217,9 +234,12 @@ class _BeamState:
     finished: list[list[Hypothesis]]
     prev: Tensor  # (A·K,) last tokens
     dropped: bool = False  # whether the last step removed finished sentences
+    tracer: Tracer | None = None
 
     @classmethod
-    def start(cls, size: int, beam: int, device: torch.device, limits: Tensor) -> _BeamState:
+    def start(
+        cls, size: int, beam: int, device: torch.device, limits: Tensor, tracer: Tracer | None
+    ) -> _BeamState:
         """All sentences active; only beam 0 is live at the first step."""
         scores = torch.full((size, beam), NEG_INF, device=device)
         scores[:, 0] = 0.0
@@ -232,6 +252,7 @@ class _BeamState:
             attention=None,
             finished=[[] for _ in range(size)],
             prev=torch.full((size * beam,), BOS_ID, dtype=torch.long, device=device),
+            tracer=tracer,
         )
 
     def advance(
@@ -254,7 +275,11 @@ class _BeamState:
             )
         self._finish(top_scores, origin, token, options, src_mask)
         live_scores = top_scores.masked_fill(token == EOS_ID, NEG_INF)  # (A, 2K)
-        self.scores, position = live_scores.topk(beam, dim=1)  # (A, K)
+        scores, position = live_scores.topk(beam, dim=1)  # (A, K)
+        if self.tracer is not None:
+            ranked = (top_scores, origin, token)
+            self.tracer.beam_step(self.active, self.history, self.scores, ranked, position)
+        self.scores = scores
         origin, token = origin.gather(1, position), token.gather(1, position)  # (A, K)
         rows = (torch.arange(count, device=origin.device).unsqueeze(1) * beam + origin).flatten()
         self.history = torch.cat([self.history[rows], token.reshape(-1, 1)], dim=1)  # (R, t+1)
@@ -304,6 +329,16 @@ class _BeamState:
         bound = best_live / length_penalty(self.history.size(1) + 1, options.length_penalty)
         return found[options.n_best - 1].score >= bound
 
+    def _trace_stops(
+        self, done: list[bool], active: list[int], best_live: list[float], n: int
+    ) -> None:
+        """Tell the tracer why each done sentence stopped."""
+        assert self.tracer is not None
+        for index, best, finished in zip(active, best_live, done):
+            if finished:
+                nth = n, self.finished[index][n - 1].score
+                self.tracer.beam_stop(index, best, self.history.size(1), nth)
+
     def _drop_done(self, rows: Tensor, options: SearchOptions) -> Tensor:
         """Remove finished sentences; return the surviving state rows."""
         best_live = self.scores.max(dim=1).values.tolist()  # (A,), read once
@@ -319,6 +354,8 @@ class _BeamState:
         self.dropped = bool(done.any())
         if not self.dropped:
             return rows
+        if self.tracer is not None:
+            self._trace_stops(done.tolist(), active, best_live, options.n_best)
         keep = (~done).nonzero().flatten()  # (A',)
         keep_rows = (
             keep.unsqueeze(1) * self.beam + torch.arange(self.beam, device=rows.device)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from torch import Tensor
 
     from nmtcli.evaluation import Report
+    from nmtcli.trace import SearchTrace
     from nmtcli.vocab import Tokenizer, Vocabulary
 
 
@@ -50,6 +51,7 @@ class Translation:
     src_pieces: list[str]  # source pieces followed by EOS (per sentence, for a split line)
     candidates: list[Candidate]
     sentences: list[Translation] = field(default_factory=list)
+    trace: SearchTrace | None = None  # the search, step by step (`SearchOptions.trace`)
 
     @property
     def best(self) -> Candidate:
@@ -117,6 +119,7 @@ class Engine(ABC):
     min_length_unmet: int  # sentences whose length limit came before --min-length
     attention_layout: tuple[int, int]  # (layers, heads) of the attention it returns; (0, 0): none
     source_language: str = DEFAULT_LANGUAGE  # for sentence splitting
+    traceable: bool = True  # whether it can record its search (`translate --trace`)
 
     @property
     def has_attention(self) -> bool:
@@ -127,6 +130,14 @@ class Engine(ABC):
         """Refuse attention views of a model without attention."""
         if not self.has_attention:
             raise ConfigError(f"this model has no attention (attention: none) {purpose}")
+
+    def require_trace(self) -> None:
+        """Refuse --trace on an engine whose search cannot be recorded."""
+        if not self.traceable:
+            raise ConfigError(
+                "--trace records nmtcli's own search, which a CTranslate2 model does not run: "
+                "trace the nmtcli model directory it was exported from"
+            )
 
     def min_length_warning(self, options: SearchOptions) -> str | None:
         """What to tell the user when --min-length could not be met for some sentences."""

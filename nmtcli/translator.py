@@ -17,6 +17,7 @@ from nmtcli.decoding import SearchOptions
 from nmtcli.device import autocast, autocast_dtype, quantized, resolve_device
 from nmtcli.modeldir import ModelDir
 from nmtcli.search import Hypothesis, forced_decode, translate_ids
+from nmtcli.trace import Tracer
 from nmtcli.translation import Candidate, Engine, Translation, pieces_of
 
 
@@ -63,13 +64,19 @@ class Translator(Engine):
         """Translate non-empty sentences as one batch, in order."""
         src_tokenizer = self.vocabulary.src
         ids = self._encode(texts, options)
+        tracer = Tracer(self.vocabulary.tgt.id_to_piece, options.length_penalty)
         with autocast(self.autocast_dtype, self.device):
-            decoded = translate_ids(self.model, ids, options, self.device, batch_size)
+            decoded = translate_ids(
+                self.model, ids, options, self.device, batch_size, tracer if options.trace else None
+            )
         return [
             Translation(
-                text, [*pieces_of(src_tokenizer, sentence), EOS_PIECE], self._candidates(found)
+                text,
+                [*pieces_of(src_tokenizer, sentence), EOS_PIECE],
+                self._candidates(found),
+                trace=tracer.traces.get(index),
             )
-            for text, sentence, found in zip(texts, ids, decoded)
+            for index, (text, sentence, found) in enumerate(zip(texts, ids, decoded))
         ]
 
     def _candidates(self, hypotheses: list[Hypothesis]) -> list[Candidate]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from nmtcli.evaluation import Report, Scores
     from nmtcli.heatmap import AttentionMatrix
     from nmtcli.models.base import ParamNode
+    from nmtcli.translation import Translation
     from nmtcli.vocab import TrainedVocab
 
 HEATMAP_SUFFIXES = (".svg", ".html", ".htm")
@@ -57,6 +58,20 @@ class HeatmapSink:
         if self.recorder is not None:
             self.recorder.print(render_heatmap(matrix, self.recorder.width, True, title, **notes))
             self.recorder.print()
+
+    def show_translation(
+        self,
+        translation: Translation,
+        matrix: AttentionMatrix,
+        layout: tuple[int, int],
+        view: tuple[int | None, int | None],
+    ) -> None:
+        """Render a translated line's heatmap, titled with the line, its translation and view."""
+        from nmtcli.heatmap import view_label  # (torch: not loaded for plain CTranslate2 output)
+
+        label = view_label(layout, *view)
+        title = f"{translation.source} → {translation.best.text}"
+        self.show(matrix, title + (f"   [{label}]" if label else ""))
 
     def save(self) -> None:
         """Write the recorded heatmaps (SVG or HTML, by the file's suffix)."""

@@ -166,6 +166,7 @@ def test_bad_options_are_one_line_errors(cli, transformer, exported, tmp_path):
             "quantization must be one of",
         ),
         (("translate", "-m", exported, "--precision", "fp8", "x"), "precision must be one of"),
+        (("translate", "-m", exported, "--trace", "x"), "trace the nmtcli model directory"),
     ]
     for args, message in cases:
         result = cli(*args)

@@ -186,7 +186,7 @@ def compare(
     """Evaluate several models on one test set, per source-length bucket, with a chart."""
     from nmtcli.charts import save_plot
     from nmtcli.engines import open_engine
-    from nmtcli.evaluation import bucket_labels, bucket_values, report_dict
+    from nmtcli.evaluation import bucket_labels, bucket_values, model_labels, report_dict
     from nmtcli.views import comparison_chart, comparison_table
 
     pairs = _test_pairs(test, src_file, ref_file, skip_invalid, False)[:2]
@@ -194,7 +194,7 @@ def compare(
         name: open_engine(path, device, precision).evaluate(
             *pairs, search, batch_size, bucket_width, bucket_max, split
         )[0]
-        for name, path in zip(_model_names(models), models)
+        for name, path in zip(model_labels(models), models)
     }
     labels, decoding = bucket_labels(list(reports.values())), search.label()
     series = {name: bucket_values(r, labels, metric.value) for name, r in reports.items()}
@@ -211,9 +211,3 @@ def compare(
     console.print(comparison_chart(labels, series, metric.value, console.width, color))
     if plot is not None:
         note(f"wrote {plot}")
-
-
-def _model_names(models: list[Path]) -> list[str]:
-    """Short unique names for the models (directory names, or paths if those collide)."""
-    names = [path.resolve().name for path in models]
-    return names if len(set(names)) == len(names) else [str(path) for path in models]

@@ -131,14 +131,10 @@ def _make_trainer(
     say: Any,
 ) -> Trainer:
     """Set up a new or resumed job and its trainer, reporting to the terminal."""
-    from nmtcli.training.options import merge, resolve_request
-    from nmtcli.training.setup import new_job, resume_job
+    from nmtcli.training.setup import open_job
     from nmtcli.training.trainer import Trainer
 
-    if resume is not None:
-        job = resume_job(resume, typed, dist, say)
-    else:
-        job = new_job(resolve_request(merge(typed, config)), force, dist, say)
+    job = open_job(typed, config, resume, force, dist, say)
     if dist.is_main:
         note(start_line(job))
     reporter = reporter_for(dist.is_main, stderr(), job.config.log_every)

@@ -43,6 +43,7 @@ FORMAT, ALIGN = (
     "Word alignments (Pharaoh i-j) from the attention.",
 )
 SHOW = "Show an attention heatmap per input line (stderr when piped)."
+TRACE = "Show each step of the search (stderr when piped; in each object with --format json)."
 
 
 def _shown(*names: str, help: str) -> Any:
@@ -84,6 +85,7 @@ def translate(
     split: SplitOpt = True,
     output_format: Annotated[Format, _shown("--format", "-f", help=FORMAT)] = Format.text,
     align: Annotated[bool, _shown("--align", help=ALIGN)] = False,
+    trace: Annotated[bool, _shown("--trace", help=TRACE)] = False,
     show_attention: Annotated[
         bool, typer.Option("--show-attention", help=SHOW, rich_help_panel=ATTENTION)
     ] = False,
@@ -98,12 +100,13 @@ def translate(
     from dataclasses import replace
 
     from nmtcli.engines import open_engine
+    from nmtcli.traceview import translation_traces
     from nmtcli.views import HeatmapSink, check_heatmap_file
 
     if n_best > search.beam_size:
         raise typer.BadParameter(f"--n-best {n_best} needs --beam-size of at least {n_best}")
     wants_attention = show_attention or align or attention_out is not None
-    search = replace(search, n_best=n_best, need_attention=wants_attention)
+    search = replace(search, n_best=n_best, need_attention=wants_attention, trace=trace)
     check_heatmap_file(attention_out)
     if output_file is not None:
         check_output(output_file, (input_file,))
@@ -111,19 +114,25 @@ def translate(
     translator = open_engine(model, device, precision)
     if wants_attention:
         translator.require_attention("to show or align with")
+    if trace:
+        translator.require_trace()
     plan = OutputPlan(
         output_format, align, attention_level, attention_layer, attention_head, wants_attention
     )
     sink = None
+    console = stdout() if sys.stdout.isatty() else stderr()  # keep pipelines clean
+    color = color_enabled() and console.is_terminal
     if show_attention or attention_out:
-        console = stdout() if sys.stdout.isatty() else stderr()  # keep pipelines clean
-        sink = HeatmapSink(console, color_enabled() and console.is_terminal, attention_out)
+        sink = HeatmapSink(console, color, attention_out)
+    tracing = trace and output_format != Format.json
     interactive = not sentences and input_file is None and sys.stdin.isatty()
     chunk = 1 if interactive else batch_size * 16
     layout = translator.attention_layout
     translations = translator.translate(lines, search, batch_size, chunk, split)
     with output_stream(output_file, (input_file,)) as out:
         for index, translation in enumerate(translations):
+            if tracing:
+                console.print(*translation_traces(translation, search.label(), color))
             _emit(translation, index, out, plan, sink, layout)
     if sink is not None:
         sink.save()
@@ -144,8 +153,4 @@ def _emit(
     out.write("".join(line + "\n" for line in lines))
     out.flush()
     if sink is not None and matrix is not None:
-        from nmtcli.heatmap import view_label  # (torch: not loaded for plain CTranslate2 output)
-
-        view = view_label(layout, plan.layer, plan.head)
-        title = f"{translation.source} → {translation.best.text}"
-        sink.show(matrix, title + (f"   [{view}]" if view else ""))
+        sink.show_translation(translation, matrix, layout, (plan.layer, plan.head))

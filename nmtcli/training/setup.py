@@ -34,7 +34,13 @@ from nmtcli.training.data import (
 )
 from nmtcli.training.distributed import DistInfo
 from nmtcli.training.finetune import freeze, parent_stage
-from nmtcli.training.options import DataOptions, TrainRequest, resumed_train_config
+from nmtcli.training.options import (
+    DataOptions,
+    TrainRequest,
+    merge,
+    resolve_request,
+    resumed_train_config,
+)
 from nmtcli.training.plan import (
     derive_batch_tokens,
     derive_epochs,
@@ -175,6 +181,20 @@ def fingerprint(data: DataOptions) -> str:
                         digest.update(block)
             digest.update(b"\0")
     return digest.hexdigest()
+
+
+def open_job(
+    typed: dict[str, Any],
+    config: Path | None,
+    resume: Path | None,
+    force: bool,
+    dist: DistInfo,
+    notify: Notify,
+) -> TrainingJob:
+    """The job `train` runs: `resume` continued, or a new one from the typed options and YAML."""
+    if resume is not None:
+        return resume_job(resume, typed, dist, notify)
+    return new_job(resolve_request(merge(typed, config)), force, dist, notify)
 
 
 def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) -> TrainingJob:
