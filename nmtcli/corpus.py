@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from nmtcli.errors import CorpusError
+from nmtcli.errors import ConfigError, CorpusError
 
 STDIN = "-"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -114,6 +114,17 @@ def read_lines(path: str, strip_bom: bool = True) -> Iterator[str]:
     """Yield each line of a text file as a `str` (no line ending); invalid UTF-8 is an error."""
     for number, raw in read_raw_lines(path):
         yield decode_line(path, number, raw, strip_bom)
+
+
+def input_lines(sentences: list[str] | None, path: str | None, tty: bool) -> Iterator[str]:
+    """What `translate` reads: its sentence arguments, the file `path`, or stdin (not a `tty`)."""
+    if sentences and path:
+        raise ConfigError("give sentences as arguments or --input, not both")
+    if sentences:
+        return iter(sentences)
+    if path is None and tty:
+        raise ConfigError("give a sentence, pipe text on stdin, or use --input FILE")
+    return read_lines(path or STDIN)
 
 
 def _parse_tsv_line(text: str) -> tuple[str, str]:

@@ -496,6 +496,18 @@ class ModelDir:
 
     # -- sharing -------------------------------------------------------------------------------
 
+    def export_step(self, target: Path, half: bool, force: bool, step: int | None) -> int:
+        """`export` the best weights, or those kept from the validation at `step`."""
+        note = f"Weights: those of the validation at step {step}." if step else ""
+        return self.export(target, half, force, self.build(self.weights_name(step)), note)
+
+    def export_average(self, target: Path, last: int, force: bool) -> tuple[str, int]:
+        """`export` the average of the `last` kept checkpoints; what the card says, and the size."""
+        averaged, steps = self.averaged(last)
+        listed = ", ".join(map(str, steps))
+        note = f"Weights: the average of {len(steps)} checkpoints, steps {listed}."
+        return note, self.export(target, False, force, averaged, note)
+
     def export(
         self, target: Path, half: bool, force: bool, model: Seq2Seq | None = None, note: str = ""
     ) -> int:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from nmtcli.evaluation import Report, Scores
     from nmtcli.heatmap import AttentionMatrix
     from nmtcli.models.base import ParamNode
+    from nmtcli.runconfig import RunConfig
     from nmtcli.translation import Translation
     from nmtcli.vocab import TrainedVocab
 
@@ -260,3 +261,17 @@ def vocabulary_table(trained: TrainedVocab) -> Table:
     if len(sample) < trained.pairs_read:
         table.caption = f"statistics on the first {len(sample):,} pairs"
     return table
+
+
+def show_diagram(run: RunConfig, console: Console, svg: Path | None, color: bool) -> None:
+    """Print a model's encoder–decoder diagram; with `svg`, also write it there."""
+    from nmtcli.diagram import diagram_view, save_svg
+    from nmtcli.io import check_output
+    from nmtcli.models.diagram import model_diagram
+
+    diagram = model_diagram(run.model, run.vocab)
+    console.print(diagram_view(diagram, color and console.is_terminal))
+    if svg is not None:
+        check_output(svg)
+        save_svg(diagram, svg)
+        console.print(f"wrote {svg}", highlight=False)

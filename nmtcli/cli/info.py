@@ -9,11 +9,26 @@ from typing import Annotated
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import ForceOpt, FormatOpt, OutputFormat, boundary, stdout, warn
+from nmtcli.cli.common import (
+    ForceOpt,
+    FormatOpt,
+    OutputFormat,
+    boundary,
+    color_enabled,
+    plain_option,
+    stdout,
+    warn,
+)
 from nmtcli.ct2 import ExportFormat
 
+DIAGRAM = "Draw the model's encoder–decoder: its boxes, where the source enters the decoder."
+DIAGRAM_OUT = "Also save the diagram as SVG."
 
-@app.command(epilog="Example: nmtcli info runs/en-fr   (no argument: the shipped model)")
+
+@app.command(
+    epilog="Examples: nmtcli info runs/en-fr   (no argument: the shipped model)  ·  "
+    "nmtcli info --diagram --diagram-out model.svg"
+)
 @boundary
 def info(
     model: Annotated[
@@ -24,13 +39,18 @@ def info(
         int, typer.Option("--depth", help="Levels of the architecture tree to show.", min=1)
     ] = 3,
     output_format: FormatOpt = OutputFormat.text,
+    diagram: Annotated[bool, typer.Option("--diagram", help=DIAGRAM)] = False,
+    diagram_out: Annotated[Path | None, plain_option("--diagram-out", help=DIAGRAM_OUT)] = None,
 ) -> None:
     """Show a model card: architecture with parameter counts, vocabulary, data, training, scores."""
     from nmtcli.modeldir import ModelDir
     from nmtcli.shipped import model_or_default
-    from nmtcli.views import model_card
+    from nmtcli.views import model_card, show_diagram
 
     model_dir = ModelDir.load(model_or_default(model))
+    if diagram or diagram_out:
+        show_diagram(model_dir.run, stdout(), diagram_out, color_enabled())
+        return
     summary = model_dir.summary()
     for message in model_dir.warnings:
         warn(message)
@@ -67,14 +87,13 @@ def export(
     from nmtcli.modeldir import ModelDir
 
     source = ModelDir.load(model)
-    weights = source.weights_name(step)
     if export_format == ExportFormat.ctranslate2:
+        weights = source.weights_name(step)
         size = export_ctranslate2(source, output, quantization or "int8", force, half, weights)
     elif quantization is not None:
         raise typer.BadParameter("--quantization is for --format ctranslate2")
     else:
-        note = f"Weights: those of the validation at step {step}." if step else ""
-        size = source.export(output, half, force, source.build(weights), note)
+        size = source.export_step(output, half, force, step)
     stdout().print(f"exported {model} to {output}/ ({size / 1e6:.1f} MB)", highlight=False)
 
 
@@ -89,8 +108,5 @@ def average(
     """Average the weights of a run's last validation checkpoints into a new model directory."""
     from nmtcli.modeldir import ModelDir
 
-    source = ModelDir.load(model)
-    averaged, steps = source.averaged(last)
-    note = f"Weights: the average of {len(steps)} checkpoints, steps {', '.join(map(str, steps))}."
-    size = source.export(output, False, force, averaged, note)
+    note, size = ModelDir.load(model).export_average(output, last, force)
     stdout().print(f"{note}\nwrote {output}/ ({size / 1e6:.1f} MB)", highlight=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -25,7 +24,7 @@ from nmtcli.cli.options import (
     SplitOpt,
     with_search_options,
 )
-from nmtcli.corpus import STDIN, read_lines
+from nmtcli.corpus import input_lines
 from nmtcli.io import check_output, output_stream
 from nmtcli.output import Format, Level, OutputPlan
 
@@ -49,17 +48,6 @@ TRACE = "Show each step of the search (stderr when piped; in each object with --
 def _shown(*names: str, help: str) -> Any:
     """An option of the Output help panel."""
     return typer.Option(*names, help=help, rich_help_panel=OUTPUT)
-
-
-def _inputs(sentences: list[str] | None, input_file: str | None) -> Iterator[str]:
-    """Sentences from arguments, a file, or stdin."""
-    if sentences and input_file:
-        raise typer.BadParameter("give sentences as arguments or --input, not both")
-    if sentences:
-        return iter(sentences)
-    if input_file is None and sys.stdin.isatty():
-        raise typer.BadParameter("give a sentence, pipe text on stdin, or use --input FILE")
-    return read_lines(input_file or STDIN)
 
 
 @app.command(
@@ -110,7 +98,7 @@ def translate(
     check_heatmap_file(attention_out)
     if output_file is not None:
         check_output(output_file, (input_file,))
-    lines = _inputs(sentences, input_file)
+    lines = input_lines(sentences, input_file, sys.stdin.isatty())
     translator = open_engine(model, device, precision)
     if wants_attention:
         translator.require_attention("to show or align with")
