@@ -2,6 +2,8 @@
 
 Usage: python -m bench.experiments [--budget 5m] [--parts toy,multi30k] [--threads 1] [--cpus 0]
                                    [--output docs/experiments.md]
+       python -m bench.experiments --parts copy,reverse,exposure [--lab-budget 2m]
+                                   [--seeds 1,2,3] [--lab-cpus 0,1]   (bench.lab: its own block)
 
 For each part, trains `rnn --attention none`, `rnn --attention bahdanau`, `rnn --attention
 general` and a Transformer of comparable size for the same wall-clock budget, then compares them
@@ -24,6 +26,7 @@ import subprocess
 from pathlib import Path
 
 from bench.common import MULTI30K, REPO, WORK, machine, nmtcli, read_metrics, table
+from bench.lab import END, LAB_PARTS, START, replace_block, write_lab
 
 MODELS = {
     "rnn-none": ["--arch", "rnn", "--attention", "none"],
@@ -295,11 +298,22 @@ def main() -> None:
         type=Path,
         help="Markdown to include after the introduction (the reading of the results)",
     )
+    parser.add_argument("--lab-budget", default="2m", help="training time per laboratory run")
+    parser.add_argument("--seeds", default="1,2,3", help="seeds of each laboratory model")
+    parser.add_argument("--lab-cpus", default="0", help="CPUs for laboratory runs, one run each")
+    parser.add_argument("--lab-notes", type=Path, default=REPO / "bench" / "lab_notes.md")
     args = parser.parse_args()
+    parts = args.parts.split(",")
+    laboratory = [p for p in parts if p in LAB_PARTS]
+    if laboratory:  # its own block of the document, regenerated in place (bench.lab)
+        write_lab(
+            args.output, laboratory, args.lab_budget, args.seeds, args.lab_cpus, args.lab_notes
+        )
+        if len(laboratory) == len(parts):
+            return
+        parts = [p for p in parts if p not in LAB_PARTS]
     lab = Lab(args.threads, args.cpus)
-    sections = [
-        part_section(lab, part, args.budget, args.output.parent) for part in args.parts.split(",")
-    ]
+    sections = [part_section(lab, part, args.budget, args.output.parent) for part in parts]
     intro = (
         "# The bottleneck experiment\n\n"
         "Sutskever et al. (2014) squeeze the whole source into the encoder's final state; Bahdanau "
@@ -314,7 +328,11 @@ def main() -> None:
     )
     commands = "## Commands\n\n```\n" + "\n".join(lab.commands) + "\n```\n"
     notes = [args.notes.read_text(encoding="utf-8")] if args.notes else []
-    args.output.write_text("\n".join([intro, *notes, *sections, commands]), encoding="utf-8")
+    document = "\n".join([intro, *notes, *sections, commands])
+    old = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+    if START in old and END in old:  # keep the laboratory's block, regenerated on its own
+        document = replace_block(document, START + old.split(START, 1)[1].split(END, 1)[0] + END)
+    args.output.write_text(document, encoding="utf-8")
     print(f"wrote {args.output}")
 
 

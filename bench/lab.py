@@ -1,0 +1,488 @@
+"""Laboratory v2: the seed's toy experiments with settings chosen on validation data, 3 seeds.
+
+Parts (each a section of docs/experiments.md, through `python -m bench.experiments --parts`):
+
+- tune: for each model family (RNN with no attention, Bahdanau or Luong `general` attention;
+  a Transformer) a small grid of learning rates (and, for the Transformer, warm-ups), each
+  trained once (seed 1) on the copy task for the budget; the setting with the best validation
+  BLEU is chosen. The copy task's validation set only: the test sets are never looked at.
+- copy, reverse: each family with its chosen setting, trained for the same wall-clock budget
+  with 3 seeds; test BLEU and exact match by source length (beam 5), mean ± sd over seeds.
+- exposure: exposure bias. The Bahdanau RNN on reverse, trained with teacher forcing 1.0
+  against scheduled sampling (a share of the decoder's inputs replaced by its own predictions),
+  3 seeds each; per output position, the accuracy of free-running greedy output against the
+  teacher-forced accuracy on the same test pairs. The gap between the two is exposure bias:
+  what the model gets right when fed the reference but wrong when fed its own output.
+
+Runs are pinned one per CPU (`--cpus 0,1` runs two at a time), one thread each, and reused when
+their model directory is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.common import REPO, WORK, nmtcli, read_metrics, table
+
+ROOT = Path(os.environ.get("NMTCLI_LAB_ROOT", WORK / "lab"))  # where runs are kept
+LENGTHS = ["--min-len", "5", "--max-len", "50", "--vocab-size", "30"]
+BUCKETS = ["--bucket-width", "10", "--bucket-max", "50"]
+FAMILIES = {
+    "rnn-none": ["--arch", "rnn", "--attention", "none"],
+    "rnn-bahdanau": ["--arch", "rnn", "--attention", "bahdanau"],
+    "rnn-general": ["--arch", "rnn", "--attention", "general"],
+    "transformer": ["--arch", "transformer"],
+}
+# Sizes: 0.2–0.3M parameters each (RNN: 64-dim embeddings, 128 units; Transformer: 2+2 layers
+# of 64, 4 heads, feed-forward 256), small enough for hundreds of updates a minute on one core.
+SIZES = {
+    "rnn": ["--emb-size", "64", "--hidden-size", "128"],
+    "transformer": ["--layers", "2", "--d-model", "64", "--heads", "4", "--ff-size", "256"],
+}
+GRID = {  # the settings tried per family; the first of each is nmtcli's default
+    "rnn": {"lr 1e-3": ["--lr", "1e-3"], "lr 3e-3": ["--lr", "3e-3"]},
+    "transformer": {
+        "lr 7e-4, warm-up 1000": ["--lr", "7e-4", "--warmup", "1000"],
+        "lr 7e-4, warm-up 200": ["--lr", "7e-4", "--warmup", "200"],
+        "lr 2e-3, warm-up 200": ["--lr", "2e-3", "--warmup", "200"],
+    },
+}
+COMMON = [
+    *("--batch-tokens", "1024", "--max-epochs", "1000", "--patience", "0", "--no-transforms"),
+    *("--valid-every", "150", "--valid-bleu-sentences", "200", "--vocab-size", "40"),
+    *("--log-every", "100000"),
+]
+EXPOSURE_FAMILY = "rnn-bahdanau"
+TEACHER_FORCING = {"teacher forcing 1.0": "1.0", "scheduled sampling 0.75": "0.75"}
+
+
+def kind(family: str) -> str:
+    """`rnn` or `transformer`: which sizes and grid a family takes."""
+    return "transformer" if family == "transformer" else "rnn"
+
+
+@dataclass
+class Pool:
+    """Runs nmtcli commands, one per CPU at a time, remembering them for the document."""
+
+    cpus: list[str]
+    commands: list[str] = field(default_factory=list)
+
+    def run_all(self, jobs: list[tuple[list[str], Path | None]]) -> list[str]:
+        """Run (arguments, stdout file) jobs in parallel; their stdouts, in order."""
+        free: queue.Queue[str] = queue.Queue()
+        for cpu in self.cpus:
+            free.put(cpu)
+
+        def one(job: tuple[list[str], Path | None]) -> str:
+            args, out = job
+            cpu = free.get()
+            try:
+                env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+                print("$", shown(args), flush=True)
+                done = subprocess.run(
+                    ["taskset", "-c", cpu, nmtcli(), *args],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    cwd=REPO,
+                )
+            finally:
+                free.put(cpu)
+            if done.returncode != 0:
+                raise RuntimeError(f"{shown(args)} failed:\n{done.stderr[-2000:]}")
+            if out is not None:
+                out.write_text(done.stdout, encoding="utf-8")
+            return done.stdout
+
+        self.commands += [shown(args) + (f" > {out.name}" if out else "") for args, out in jobs]
+        with ThreadPoolExecutor(len(self.cpus)) as executor:
+            return list(executor.map(one, jobs))
+
+    def train_all(self, runs: dict[Path, list[str]]) -> None:
+        """Train each missing model directory with its options (finished ones are reused)."""
+        todo = [(a, None) for d, a in runs.items() if not (d / "model.safetensors").is_file()]
+        reused = [
+            shown(a) + "   # (reused)"
+            for d, a in runs.items()
+            if (d / "model.safetensors").is_file()
+        ]
+        self.commands += reused
+        if todo:
+            self.run_all(todo)
+
+
+def shown(args: list[str]) -> str:
+    """A command as the document shows it (paths relative to the repository)."""
+    return " ".join(["nmtcli", *map(str, args)]).replace(f"{REPO}/", "")
+
+
+def task_data(pool: Pool, task: str) -> Path:
+    """The task's train (20,000), valid (1,000) and test (500) pairs, written once."""
+    root = ROOT / task
+    root.mkdir(parents=True, exist_ok=True)
+    sets = {"train": ("20000", "1"), "valid": ("1000", "2"), "test": ("500", "3")}
+    jobs = [
+        (["toy", task, "--size", size, "--seed", seed, *LENGTHS], root / f"{name}.tsv")
+        for name, (size, seed) in sets.items()
+        if not (root / f"{name}.tsv").is_file()
+    ]
+    if jobs:
+        pool.run_all(jobs)
+    return root
+
+
+def train_args(
+    root: Path, output: Path, family: str, setting: list[str], seed: int, budget: str
+) -> list[str]:
+    """The `nmtcli train` arguments of one run."""
+    return [
+        *("train", str(root / "train.tsv"), "--valid", str(root / "valid.tsv")),
+        *("-o", str(output), "--force", "--seed", str(seed), "--max-time", budget),
+        *FAMILIES[family],
+        *SIZES[kind(family)],
+        *setting,
+        *COMMON,
+    ]
+
+
+def best_valid(model: Path) -> tuple[float, int]:
+    """A run's best validation BLEU and the number of updates it made."""
+    records = read_metrics(model)
+    return max(r["valid_bleu"] for r in records), records[-1]["step"]
+
+
+def tune(pool: Pool, budget: str) -> tuple[dict[str, str], str]:
+    """Each family's chosen setting (by validation BLEU on copy), and the tuning section."""
+    root = task_data(pool, "copy")
+    runs = {
+        (family, label): root / f"tune.{family}.{_slug(label)}"
+        for family in FAMILIES
+        for label in GRID[kind(family)]
+    }
+    pool.train_all(
+        {
+            path: train_args(root, path, family, GRID[kind(family)][label], 1, budget)
+            for (family, label), path in runs.items()
+        }
+    )
+    chosen, rows = {}, []
+    for family in FAMILIES:
+        scores = {label: best_valid(runs[family, label]) for label in GRID[kind(family)]}
+        chosen[family] = max(scores, key=lambda label: scores[label][0])
+        for label, (bleu, steps) in scores.items():
+            mark = " **(chosen)**" if label == chosen[family] else ""
+            rows.append([family, label + mark, f"{steps:,}", f"{bleu:.1f}"])
+    headers = ["model", "setting", "updates", "best validation BLEU"]
+    text = (
+        "### Choosing each model's settings\n\n"
+        f"Each family tried the settings below on the copy task (seed 1, {budget} each); the one "
+        "with the best validation BLEU (1,000 validation pairs, never the test set) is used for "
+        "every run that follows. The first setting of each family is nmtcli's default.\n\n"
+        + table(headers, rows)
+        + "\n"
+    )
+    return chosen, text
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in label).strip("-")
+
+
+def seeded(
+    pool: Pool, task: str, chosen: dict[str, str], seeds: list[int], budget: str
+) -> dict[str, list[Path]]:
+    """Each family's runs on `task`, one per seed (the copy task's seed 1 is its tuning run)."""
+    root = task_data(pool, task)
+    paths: dict[str, list[Path]] = {}
+    runs = {}
+    for family, label in chosen.items():
+        setting = GRID[kind(family)][label]
+        paths[family] = []
+        for seed in seeds:
+            tuned = root / f"tune.{family}.{_slug(label)}"
+            path = tuned if task == "copy" and seed == 1 else root / f"{family}.s{seed}"
+            paths[family].append(path)
+            runs[path] = train_args(root, path, family, setting, seed, budget)
+    pool.train_all(runs)
+    return paths
+
+
+def mean_sd(values: list[float]) -> str:
+    """`mean ± sd` of per-seed values."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+
+
+def evaluations(pool: Pool, root: Path, paths: dict[str, list[Path]]) -> dict[str, list[dict]]:
+    """Test-set reports (beam 5, by source length) of every run."""
+    jobs = [
+        (
+            [
+                "evaluate",
+                "-m",
+                str(p),
+                str(root / "test.tsv"),
+                "-k",
+                "5",
+                "--by-length",
+                *BUCKETS,
+                "-f",
+                "json",
+            ],
+            None,
+        )
+        for runs in paths.values()
+        for p in runs
+    ]
+    outputs = iter(pool.run_all(jobs))
+    return {family: [json.loads(next(outputs)) for _ in runs] for family, runs in paths.items()}
+
+
+def length_table(
+    reports: dict[str, list[dict]], metric: str, scale: float
+) -> tuple[list[str], str]:
+    """Per family, the metric per length bucket and overall, mean ± sd over seeds."""
+    labels = [b["label"] for b in next(iter(reports.values()))[0]["buckets"]]
+    rows = []
+    for family, runs in reports.items():
+        cells = [
+            mean_sd([r["buckets"][i][metric] * scale for r in runs]) for i in range(len(labels))
+        ]
+        rows.append([family, *cells, mean_sd([r["overall"][metric] * scale for r in runs])])
+    return labels, table(["model", *labels, "all"], rows)
+
+
+def plot(reports: dict[str, list[dict]], title: str, path: Path) -> None:
+    """BLEU by source length, mean with error bars (sd) over seeds, one line per family."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4))
+    for family, runs in reports.items():
+        labels = [b["label"] for b in runs[0]["buckets"]]
+        values = [[r["buckets"][i]["bleu"] for r in runs] for i in range(len(labels))]
+        means = [statistics.mean(v) for v in values]
+        sds = [statistics.stdev(v) if len(v) > 1 else 0 for v in values]
+        axes.errorbar(labels, means, yerr=sds, marker="o", capsize=3, label=family)
+    axes.set(
+        title=title, xlabel="source length (symbols)", ylabel="test BLEU (beam 5)", ylim=(0, 102)
+    )
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def task_section(
+    pool: Pool, task: str, chosen: dict[str, str], seeds: list[int], budget: str, docs: Path
+) -> str:
+    """Train and evaluate every family on `task`; its Markdown."""
+    paths = seeded(pool, task, chosen, seeds, budget)
+    reports = evaluations(pool, ROOT / task, paths)
+    image = docs / "img" / f"lab-{task}-bleu.png"
+    plot(reports, f"{task}: BLEU by source length ({len(seeds)} seeds)", image)
+    _, bleu = length_table(reports, "bleu", 1.0)
+    _, exact = length_table(reports, "exact_match", 100.0)
+    updates = [
+        [family, chosen[family], mean_sd([float(best_valid(p)[1]) for p in runs])]
+        for family, runs in paths.items()
+    ]
+    return "\n".join(
+        [
+            f"### {task.capitalize()}: 5–50 symbols, {budget} per run, {len(seeds)} seeds\n",
+            f"![BLEU by source length]({image.relative_to(docs)})\n",
+            "Test BLEU (beam 5) by source length, mean ± sd over seeds:\n",
+            bleu,
+            "\nExact match (% of test sentences), mean ± sd:\n",
+            exact,
+            "\nUpdates made in the budget:\n",
+            table(["model", "setting", "updates"], updates),
+            "",
+        ]
+    )
+
+
+POSITION_SCRIPT = REPO / "bench" / "position_accuracy.py"
+
+
+def exposure_section(pool: Pool, chosen: dict[str, str], seeds: list[int], budget: str) -> str:
+    """Teacher forcing against scheduled sampling: accuracy by output position."""
+    root = task_data(pool, "reverse")
+    setting = GRID["rnn"][chosen[EXPOSURE_FAMILY]]
+    runs = {
+        (name, seed): root / f"exposure.{_slug(name)}.s{seed}"
+        for name in TEACHER_FORCING
+        for seed in seeds
+    }
+    pool.train_all(
+        {
+            path: train_args(
+                root,
+                path,
+                EXPOSURE_FAMILY,
+                [*setting, "--teacher-forcing", TEACHER_FORCING[name]],
+                seed,
+                budget,
+            )
+            for (name, seed), path in runs.items()
+        }
+    )
+    results = {key: position_accuracy(path, root / "test.tsv") for key, path in runs.items()}
+    return exposure_markdown(results, seeds, budget)
+
+
+def position_accuracy(model: Path, test: Path) -> dict:
+    """Free-running and teacher-forced accuracy by output position (bench.position_accuracy)."""
+    cached = model / "position-accuracy.json"
+    if not cached.is_file():
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.position_accuracy", str(model), str(test)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+            env=os.environ | {"OMP_NUM_THREADS": "1"},
+        )
+        cached.write_text(done.stdout, encoding="utf-8")
+    return json.loads(cached.read_text(encoding="utf-8"))
+
+
+def exposure_markdown(results: dict, seeds: list[int], budget: str) -> str:
+    """The exposure-bias section: per position bucket, both accuracies; the effect size."""
+    buckets = results[next(iter(results))]["buckets"]
+    rows = []
+    for name in TEACHER_FORCING:
+        for measure in ("free", "forced"):
+            cells = [
+                mean_sd([100 * results[name, s][measure][i] for s in seeds])
+                for i in range(len(buckets))
+            ]
+            rows.append([name, "free-running" if measure == "free" else "teacher-forced", *cells])
+    late = {
+        name: [100 * statistics.mean(results[name, s]["free"][-2:]) for s in seeds]
+        for name in TEACHER_FORCING
+    }
+    names = list(TEACHER_FORCING)
+    a, b = late[names[0]], late[names[1]]
+    pooled = (
+        ((statistics.variance(a) + statistics.variance(b)) / 2) ** 0.5 if len(seeds) > 1 else 0.0
+    )
+    difference = statistics.mean(b) - statistics.mean(a)
+    effect = difference / pooled if pooled else float("nan")
+    exact = [
+        [
+            name,
+            mean_sd([100 * results[name, s]["exact"] for s in seeds]),
+            mean_sd([results[name, s]["bleu"] for s in seeds]),
+        ]
+        for name in TEACHER_FORCING
+    ]
+    return "\n".join(
+        [
+            f"### Exposure bias: teacher forcing against scheduled sampling ({budget} per run, {len(seeds)} seeds)\n",
+            f"The {EXPOSURE_FAMILY} model (its chosen setting) on reverse (5–50 symbols). Accuracy "
+            "by output position, % of test sentences long enough to have that position whose "
+            "output symbol there is right: free-running (greedy, fed its own output) and "
+            "teacher-forced (fed the reference prefix), mean ± sd over seeds:\n",
+            table(["training", "decoding", *buckets], rows),
+            "",
+            f"Free-running accuracy over positions {buckets[-2].split('–')[0]}–{buckets[-1].split('–')[-1]}: "
+            f"{names[1]} minus {names[0]} = {difference:+.1f} points "
+            f"(Cohen's d = {effect:.2f} over {len(seeds)} seeds each).\n",
+            table(["training", "exact match (%)", "BLEU (greedy)"], exact),
+            "",
+        ]
+    )
+
+
+LAB_PARTS = ("copy", "reverse", "exposure")
+START, END = (
+    "<!-- lab: generated by bench.experiments --parts copy,reverse,exposure -->",
+    "<!-- /lab -->",
+)
+
+
+def lab_block(
+    parts: list[str], budget: str, seeds: list[int], cpus: list[str], docs: Path, notes: Path | None
+) -> str:
+    """The laboratory's sections (settings, copy, reverse, exposure), timed, with commands."""
+    import time
+
+    from bench.common import machine
+
+    pool, timings, sections = Pool(cpus), [], []
+    start = time.perf_counter()
+    chosen, tuning = tune(pool, budget)
+    timings.append(("choosing settings", time.perf_counter() - start))
+    for part in parts:
+        start = time.perf_counter()
+        if part == "exposure":
+            sections.append(exposure_section(pool, chosen, seeds, budget))
+        else:
+            sections.append(task_section(pool, part, chosen, seeds, budget, docs))
+        timings.append((part, time.perf_counter() - start))
+    spent = ", ".join(f"{name} {seconds / 60:.0f} min" for name, seconds in timings)
+    header = (
+        "## Laboratory: the toy tasks with chosen settings and 3 seeds\n\n"
+        f"Generated by `python -m bench.experiments --parts {','.join(parts)} --lab-budget {budget} "
+        f"--seeds {','.join(map(str, seeds))} --lab-cpus {','.join(cpus)}` on {machine()}, one "
+        f"thread per run, {len(cpus)} run(s) at a time. Wall-clock time of each part: {spent} "
+        "(a finished run is reused, so a part that reuses runs takes less).\n"
+    )
+    reading = [notes.read_text(encoding="utf-8")] if notes and notes.is_file() else []
+    commands = "#### Commands\n\n```\n" + "\n".join(pool.commands) + "\n```\n"
+    return "\n".join([START, header, *reading, tuning, *sections, commands, END])
+
+
+def replace_block(document: str, block: str) -> str:
+    """`document` with its laboratory block replaced (or added before `## Commands`)."""
+    if START in document and END in document:
+        before, rest = document.split(START, 1)
+        return before + block + rest.split(END, 1)[1]
+    if "\n## Commands" in document:
+        before, after = document.split("\n## Commands", 1)
+        return before + "\n" + block + "\n\n## Commands" + after
+    return document + "\n" + block + "\n"
+
+
+def main() -> None:
+    """Regenerate the laboratory block of docs/experiments.md (also `bench.experiments --parts`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(LAB_PARTS))
+    parser.add_argument("--budget", default="2m", help="training time per run")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--cpus", default="0", help="CPUs to run on, one run each")
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "experiments.md")
+    parser.add_argument("--notes", type=Path, default=REPO / "bench" / "lab_notes.md")
+    args = parser.parse_args()
+    write_lab(args.output, args.parts.split(","), args.budget, args.seeds, args.cpus, args.notes)
+
+
+def write_lab(
+    output: Path, parts: list[str], budget: str, seeds: str, cpus: str, notes: Path | None
+) -> None:
+    """Run the laboratory parts and put their block into the document `output`."""
+    seed_list, cpu_list = [int(s) for s in seeds.split(",")], cpus.split(",")
+    block = lab_block(parts, budget, seed_list, cpu_list, output.parent, notes)
+    document = output.read_text(encoding="utf-8") if output.is_file() else ""
+    output.write_text(replace_block(document, block), encoding="utf-8")
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
