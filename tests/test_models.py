@@ -227,3 +227,35 @@ def test_configs_round_trip_and_reject_bad_values():
         model_config_from_dict({"arch": "rnn", "d_model": 3})
     with pytest.raises(ConfigError, match="even hidden-size"):
         RNNConfig(hidden_size=33)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TransformerConfig(layers=2, d_model=8, heads=2, ff_size=12),
+        TransformerConfig(layers=1, d_model=8, heads=2, ff_size=12, tie_embeddings=False),
+        *(
+            RNNConfig(attention=a, cell=c, bidirectional=b, layers=2, emb_size=5, hidden_size=6)
+            for a in ("none", "bahdanau", "dot", "general", "concat")
+            for c, b in (("lstm", True), ("gru", False))
+        ),
+        RNNConfig(attention="general", input_feeding=False, emb_size=5, hidden_size=6),
+    ],
+)
+@pytest.mark.parametrize("vocab", [VocabSizes(11, 13, False), VocabSizes(17, 17, True)])
+def test_parameter_count_from_the_config_equals_the_built_model(config, vocab):
+    model = build_model(config, vocab)
+    assert config.parameter_count(vocab) == sum(p.numel() for p in model.parameters())
+
+
+def test_a_model_too_big_for_memory_is_refused_before_it_is_built(trained_model, monkeypatch):
+    from nmtcli import modeldir
+    from nmtcli.errors import ModelDirError
+
+    model_dir = modeldir.ModelDir.load(trained_model)
+    needed = 4 * model_dir.run.model.parameter_count(model_dir.vocab_sizes)
+    monkeypatch.setattr(modeldir, "_memory_bytes", lambda: needed - 1)
+    with pytest.raises(ModelDirError, match="for its weights alone"):
+        model_dir.new_model()
+    monkeypatch.setattr(modeldir, "_memory_bytes", lambda: needed)
+    assert sum(p.numel() for p in model_dir.new_model().parameters()) * 4 == needed

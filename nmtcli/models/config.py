@@ -108,6 +108,36 @@ class RNNConfig:
         """A few words for the line `train` prints as it starts."""
         return f"{self.cell} {self.attention} attention"
 
+    def parameter_count(self, vocab: VocabSizes) -> int:
+        """How many weights `models.rnn.RNNSeq2Seq` has with this config, without building it."""
+        gates, emb, hidden, layers = (
+            4 if self.cell == "lstm" else 3,
+            self.emb_size,
+            self.hidden_size,
+            self.layers,
+        )
+        directions = 2 if self.bidirectional else 1
+        unit = hidden // directions  # per direction
+
+        def rnn(first_input: int, size: int, layer_input: int) -> int:
+            per_layer = [gates * size * (first_input + size) + 2 * gates * size]
+            per_layer += [gates * size * (layer_input + size) + 2 * gates * size] * (layers - 1)
+            return sum(per_layer)
+
+        encoder = vocab.src * emb + directions * rnn(emb, unit, unit * directions)
+        fed = self.attention == "bahdanau" or (self.luong and self.input_feeding)
+        decoder = vocab.tgt * emb + rnn(emb + (hidden if fed else 0), hidden, hidden)
+        attention = {"none": 0, "dot": 0, "general": hidden**2}.get(
+            self.attention,
+            2 * hidden**2 + 2 * hidden,  # additive: Bahdanau and concat
+        )
+        pre_output = 0
+        if self.attention == "bahdanau":
+            pre_output = (2 * hidden + emb) * hidden + hidden
+        elif self.luong:
+            pre_output = 2 * hidden * hidden
+        return encoder + decoder + attention + pre_output + hidden * vocab.tgt + vocab.tgt
+
 
 @dataclass(frozen=True)
 class TransformerConfig:
@@ -149,6 +179,19 @@ class TransformerConfig:
     def summary(self) -> str:
         """A few words for the line `train` prints as it starts."""
         return f"{self.layers} layer{'s' if self.layers > 1 else ''}"
+
+    def parameter_count(self, vocab: VocabSizes) -> int:
+        """How many weights `models.transformer.TransformerSeq2Seq` has, without building it."""
+        d, ff = self.d_model, self.ff_size
+        attention, norm, feed_forward = 4 * d * d + 4 * d, 2 * d, 2 * d * ff + ff + d
+        encoder_layer = attention + 2 * norm + feed_forward
+        decoder_layer = 2 * attention + 3 * norm + feed_forward
+        embeddings = vocab.tgt * d
+        if not (self.tie_embeddings and vocab.joint):
+            embeddings += vocab.src * d
+        if not self.tie_embeddings:
+            embeddings += vocab.tgt * d  # the output projection
+        return self.layers * (encoder_layer + decoder_layer) + 2 * norm + embeddings
 
 
 ModelConfig = RNNConfig | TransformerConfig
