@@ -68,6 +68,7 @@ class ModelDir:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.name = self.path.resolve().name  # what its card is titled
         self.warnings: list[str] = []  # damaged records skipped while reading
         self._lock: Any = None
 
@@ -166,7 +167,9 @@ class ModelDir:
         import tempfile
 
         parent = self.path.resolve().parent
-        return ModelDir(Path(tempfile.mkdtemp(prefix=f".{self.path.name}.new-", dir=parent)))
+        staged = ModelDir(Path(tempfile.mkdtemp(prefix=f".{self.path.name}.new-", dir=parent)))
+        staged.name = self.name  # its card is written there, under the name it will have
+        return staged
 
     def install(self, staged: ModelDir) -> None:
         """Replace this directory's nmtcli files by those of `staged` (which is then removed).
@@ -317,7 +320,7 @@ class ModelDir:
         records = self.metrics()
         best = [r for r in records if r.best]
         return ModelSummary(
-            name=self.path.resolve().name,
+            name=self.name,
             run=self.run,
             parameters=parameter_tree(model),
             last=records[-1] if records else None,

@@ -53,7 +53,9 @@ def test_export_step_writes_the_weights_of_that_validation(cli, trained_model, t
     kept = load_file(str(trained_model / "step-200.safetensors"))
     assert exported.keys() <= kept.keys()
     assert all(torch.equal(exported[name], kept[name]) for name in exported)
-    assert "step 200" in (tmp_path / "s200" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "s200" / "MODEL_CARD.md").read_text()
+    assert "step 200" in card
+    assert card.startswith("# s200\n")  # titled by its own name, not the staging directory's
     missing = cli("export", trained_model, tmp_path / "s150", "--step", "150")
     assert missing.exit_code == 1
     assert "no weights kept for step 150; kept: 100, 200, 300" in missing.output
