@@ -335,7 +335,9 @@ def task_section(
 POSITION_SCRIPT = REPO / "bench" / "position_accuracy.py"
 
 
-def exposure_section(pool: Pool, chosen: dict[str, str], seeds: list[int], budget: str) -> str:
+def exposure_section(
+    pool: Pool, chosen: dict[str, str], seeds: list[int], budget: str, docs: Path
+) -> str:
     """Teacher forcing against scheduled sampling: accuracy by output position."""
     root = task_data(pool, "reverse")
     setting = GRID["rnn"][chosen[EXPOSURE_FAMILY]]
@@ -360,6 +362,7 @@ def exposure_section(pool: Pool, chosen: dict[str, str], seeds: list[int], budge
     started = time.perf_counter()
     results = {key: position_accuracy(path, root / "test.tsv") for key, path in runs.items()}
     pool.busy += time.perf_counter() - started
+    plot_positions(results, seeds, docs / "img" / "lab-exposure.png")
     return exposure_markdown(results, seeds, budget)
 
 
@@ -377,6 +380,38 @@ def position_accuracy(model: Path, test: Path) -> dict:
         )
         cached.write_text(done.stdout, encoding="utf-8")
     return json.loads(cached.read_text(encoding="utf-8"))
+
+
+def plot_positions(results: dict, seeds: list[int], path: Path) -> None:
+    """Accuracy by output position, free-running and teacher-forced, per training (mean ± sd)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    buckets = results[next(iter(results))]["buckets"]
+    figure, axes = plt.subplots(figsize=(7, 4))
+    for name in TEACHER_FORCING:
+        for measure, style in (("forced", "--"), ("free", "-")):
+            values = [
+                [100 * results[name, s][measure][i] for s in seeds] for i in range(len(buckets))
+            ]
+            means = [statistics.mean(v) for v in values]
+            sds = [statistics.stdev(v) if len(v) > 1 else 0 for v in values]
+            label = f"{name}, {'teacher-forced' if measure == 'forced' else 'free-running'}"
+            axes.errorbar(
+                buckets, means, yerr=sds, linestyle=style, marker="o", capsize=3, label=label
+            )
+    axes.set(
+        title="reverse: accuracy by output position", xlabel="output position", ylabel="% right"
+    )
+    axes.set_ylim(0, 102)
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def exposure_markdown(results: dict, seeds: list[int], budget: str) -> str:
@@ -416,6 +451,7 @@ def exposure_markdown(results: dict, seeds: list[int], budget: str) -> str:
             "by output position, % of test sentences long enough to have that position whose "
             "output symbol there is right: free-running (greedy, fed its own output) and "
             "teacher-forced (fed the reference prefix), mean ± sd over seeds:\n",
+            "![accuracy by output position](img/lab-exposure.png)\n",
             table(["training", "decoding", *buckets], rows),
             "",
             f"Free-running accuracy over positions {buckets[-2].split('–')[0]}–{buckets[-1].split('–')[-1]}: "
@@ -446,7 +482,7 @@ def lab_block(
     for part in parts:
         start = pool.busy
         if part == "exposure":
-            sections.append(exposure_section(pool, chosen, seeds, budget))
+            sections.append(exposure_section(pool, chosen, seeds, budget, docs))
         else:
             sections.append(task_section(pool, part, chosen, seeds, budget, docs))
         timings.append((part, pool.busy - start))
