@@ -26,14 +26,9 @@ import subprocess
 from pathlib import Path
 
 from bench.common import MULTI30K, REPO, WORK, machine, nmtcli, read_metrics, table
-from bench.lab import END, LAB_PARTS, START, replace_block, write_lab
+from bench.lab import END, FAMILIES, LAB_PARTS, START, replace_block, write_lab
 
-MODELS = {
-    "rnn-none": ["--arch", "rnn", "--attention", "none"],
-    "rnn-bahdanau": ["--arch", "rnn", "--attention", "bahdanau"],
-    "rnn-general": ["--arch", "rnn", "--attention", "general"],
-    "transformer": ["--arch", "transformer"],
-}
+MODELS = FAMILIES  # the laboratory's four model families (bench.lab)
 # Comparable parameter counts: toy about 0.7–1.4M (RNN 256 units, Transformer 3+3 layers of 128),
 # Multi30k about 7.1–7.7M (RNN 256 units, Transformer 3+3 layers of 256) with an 8k vocabulary.
 # Each architecture keeps its usual optimiser (the RNNs Adam 1e-3; the Transformer warm-up then

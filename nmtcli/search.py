@@ -326,18 +326,22 @@ class _BeamState:
             return False
         if best_live == NEG_INF:
             return True
-        bound = best_live / length_penalty(self.history.size(1) + 1, options.length_penalty)
-        return found[options.n_best - 1].score >= bound
+        return found[options.n_best - 1].score >= self._bound(best_live, options.length_penalty)
+
+    def _bound(self, best_live: float, alpha: float) -> float:
+        """The best score a live beam of raw log-probability `best_live` could still reach."""
+        return best_live / length_penalty(self.history.size(1) + 1, alpha)
 
     def _trace_stops(
-        self, done: list[bool], active: list[int], best_live: list[float], n: int
+        self, done: list[bool], active: list[int], best_live: list[float], options: SearchOptions
     ) -> None:
         """Tell the tracer why each done sentence stopped."""
         assert self.tracer is not None
+        n, length = options.n_best, self.history.size(1) + 1
         for index, best, finished in zip(active, best_live, done):
             if finished:
-                nth = n, self.finished[index][n - 1].score
-                self.tracer.beam_stop(index, best, self.history.size(1), nth)
+                live = best, self._bound(best, options.length_penalty), length
+                self.tracer.beam_stop(index, live, (n, self.finished[index][n - 1].score))
 
     def _drop_done(self, rows: Tensor, options: SearchOptions) -> Tensor:
         """Remove finished sentences; return the surviving state rows."""
@@ -355,7 +359,7 @@ class _BeamState:
         if not self.dropped:
             return rows
         if self.tracer is not None:
-            self._trace_stops(done.tolist(), active, best_live, options.n_best)
+            self._trace_stops(done.tolist(), active, best_live, options)
         keep = (~done).nonzero().flatten()  # (A',)
         keep_rows = (
             keep.unsqueeze(1) * self.beam + torch.arange(self.beam, device=rows.device)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nmtcli.batch import EOS_ID
-from nmtcli.decoding import length_penalty, sequence_score
+from nmtcli.decoding import sequence_score
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -158,21 +158,21 @@ class Tracer:
                 considered.append(self._considered(live_rows.index(k), piece, value, fate, steps))
             self.traces[self._index[index]].steps.append(TraceStep(steps, live, considered))
 
-    def beam_stop(self, index: int, best_live: float, steps: int, nth: tuple[int, float]) -> None:
-        """Record why a sentence's beam search ended after `steps` steps.
+    def beam_stop(self, index: int, live: tuple[float, float, int], nth: tuple[int, float]) -> None:
+        """Record why a sentence's beam search ended.
 
-        `nth` is (n, score) of its n-th best finished hypothesis; `best_live` the raw
-        log-probability of its best live beam (-inf when none is left).
+        `live` is its best live beam's raw log-probability (-inf when none is left), the best
+        score it could still reach (search's bound) and the length that bound assumes; `nth`
+        is (n, score) of its n-th best finished hypothesis.
         """
         trace = self.traces[self._index[index]]
-        n, score = nth
+        (best_live, bound, length), (n, score) = live, nth
         if best_live == float("-inf"):
             trace.stop = "no live hypothesis was left: every one had ended in EOS"
             return
-        bound = best_live / length_penalty(steps + 1, self.alpha)
         trace.stop = (
             f"the best live hypothesis could score at most {bound:.3f} (log-prob "
-            f"{best_live:.3f} over the length penalty at {steps + 1} pieces), no better than "
+            f"{best_live:.3f} over the length penalty at {length} pieces), no better than "
             f"finished hypothesis {n}'s {score:.3f}"
         )
 

@@ -64,17 +64,17 @@ class Translator(Engine):
         """Translate non-empty sentences as one batch, in order."""
         src_tokenizer = self.vocabulary.src
         ids = self._encode(texts, options)
-        tracer = Tracer(self.vocabulary.tgt.id_to_piece, options.length_penalty)
+        tracer = None
+        if options.trace:
+            tracer = Tracer(self.vocabulary.tgt.id_to_piece, options.length_penalty)
         with autocast(self.autocast_dtype, self.device):
-            decoded = translate_ids(
-                self.model, ids, options, self.device, batch_size, tracer if options.trace else None
-            )
+            decoded = translate_ids(self.model, ids, options, self.device, batch_size, tracer)
         return [
             Translation(
                 text,
                 [*pieces_of(src_tokenizer, sentence), EOS_PIECE],
                 self._candidates(found),
-                trace=tracer.traces.get(index),
+                trace=None if tracer is None else tracer.traces[index],
             )
             for index, (text, sentence, found) in enumerate(zip(texts, ids, decoded))
         ]

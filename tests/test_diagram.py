@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import xml.etree.ElementTree as ElementTree
 
@@ -23,7 +24,7 @@ FAMILIES = {
 
 
 def _text(config) -> str:
-    console = Console(width=120, record=True, file=open("/dev/null", "w"))
+    console = Console(width=120, record=True, file=io.StringIO())
     console.print(diagram_view(model_diagram(config, VOCAB), color=False))
     return console.export_text()
 

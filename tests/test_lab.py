@@ -31,5 +31,4 @@ def test_position_accuracy_of_a_trained_model(trained_model, tmp_path):
     assert len(result["free"]) == len(result["forced"]) == len(result["buckets"]) == 5
     assert all(0.0 <= value <= 1.0 for value in result["free"] + result["forced"])
     assert result["forced"][0] > 0.5  # it learnt the toy corpus: fed the reference, mostly right
-    if result["exact"] == 1.0:
-        assert all(value in (0.0, 1.0) for value in result["free"])
+    assert result["free"][0] > 0.3 and 0.0 <= result["exact"] <= 1.0 and result["bleu"] > 10
