@@ -20,8 +20,9 @@ nmtcli train --config recipes/tatoeba-en-fr-transformer.yaml -o "$run" "${force[
 # (bench/robustness) among those within 0.5 BLEU of stage 1 on Tatoeba dev (see the card)
 nmtcli train "$data/train.tsv.gz" --valid "$data/dev.tsv.gz" --init-from "$run" -o "$run-2" \
     --transforms --upper-rate 0.15 --title-rate 0.12 --lower-rate 0.05 --copy-rate 0.35 \
-    --concat-rate 0.1 --lr 3e-4 --warmup 100 --batch-tokens 4096 --label-smoothing 0.1 \
-    --max-steps 1800 --valid-every 300 --keep-checkpoints 6 --valid-bleu-sentences 1400 \
+    --concat-rate 0.1 --lr 3e-4 --scheduler inverse_sqrt --warmup 100 --batch-tokens 4096 \
+    --label-smoothing 0.1 --max-steps 1800 --valid-every 300 --keep-checkpoints 6 \
+    --valid-bleu-sentences 1400 \
     --precision bf16 --seed 2 "${force[@]}"
 nmtcli export "$run-2" "$out" --step 1500 --half "${force[@]}"
 cp recipes/tatoeba-en-fr-card.md "$out/CARD_NOTES.md"

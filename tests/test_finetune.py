@@ -77,7 +77,7 @@ def test_training_state_starts_fresh(cli, trained_model, new_data, tmp_path):
     assert [r["step"] for r in records(child)] == [3, 6, 9]
 
 
-def test_fine_tuning_defaults_transforms_off_and_the_measured_rate(
+def test_fine_tuning_defaults_transforms_off_and_the_measured_rate_and_schedule(
     cli, trained_model, new_data, tmp_path
 ):
     quick = [a for a in FINE if a != "--no-transforms"]
@@ -87,10 +87,11 @@ def test_fine_tuning_defaults_transforms_off_and_the_measured_rate(
         assert result.exit_code == 0, result.output
         train = json.loads((child / "config.json").read_text())["train"]
         assert train["transforms"] is expected
-        if "transformer" in trained_model.name:  # the measured fine-tuning rate
+        if "transformer" in trained_model.name:  # the measured fine-tuning rate and schedule
             assert train["lr"] == 1.5e-3 and "fine-tuning rate" in train["derived"]["lr"]
+            assert train["scheduler"] == "linear" and "scheduler" in train["derived"]
         else:
-            assert train["lr"] is None
+            assert train["lr"] is None and train["scheduler"] == "auto"
 
 
 @pytest.mark.parametrize("frozen", ["encoder", "embeddings,decoder:1"])

@@ -340,3 +340,38 @@ def test_torchrun_two_cpu_processes_write_one_model_directory(tmp_path, tiny_cor
     records = (output / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in records] == [10, 20]
     ModelDir.load(output).build()
+
+
+@pytest.mark.parametrize("trained_model", ["transformer"], indirect=True)
+def test_torchrun_fine_tunes_with_the_linear_decay(tmp_path, tiny_corpus, trained_model):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    output = tmp_path / "child"
+    command = [str(torchrun), "--nproc-per-node", "2", "-m", "nmtcli", "train", str(tiny_corpus)]
+    args = ["-o", str(output), "--init-from", str(trained_model), "--max-time", "40s"]
+    done = subprocess.run(
+        [
+            *command,
+            *args,
+            "--valid-every",
+            "5",
+            "--batch-tokens",
+            "600",
+            "--max-steps",
+            "15",
+            "--warmup",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    config = json.loads((output / "config.json").read_text())
+    assert config["train"]["scheduler"] == "linear" and config["lineage"]
+    records = [json.loads(r) for r in (output / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [5, 10, 15] and records[0]["best"]
+    rates = [r["lr"] for r in records]
+    assert rates[0] > rates[1] > rates[2] > 0  # falling to the end of the run
+    ModelDir.load(output).build()

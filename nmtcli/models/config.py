@@ -33,8 +33,9 @@ class TrainingDefaults:
     """How an architecture trains unless told otherwise (measured on Tatoeba and Multi30k)."""
 
     lr: float  # peak learning rate
-    scheduler: str  # inverse_sqrt, plateau or constant
+    scheduler: str  # inverse_sqrt, plateau, constant or linear
     finetune_lr: float | None = None  # peak rate with --init-from, where measured (else lr)
+    finetune_scheduler: str | None = None  # schedule with --init-from, where measured
 
 
 MAX_LAYERS = 64  # beyond any published encoder–decoder; a typo (1000000) fails at once
@@ -143,9 +144,10 @@ class RNNConfig:
 class TransformerConfig:
     """A pre-norm Transformer encoder–decoder (`layers` in each of encoder and decoder)."""
 
-    # fine-tuning at 1.5e-3 led 7e-4 by 1.7 val BLEU after 480 updates (docs/transfer.md)
+    # fine-tuning at 1.5e-3 led 7e-4 by 1.7 val BLEU after 480 updates, and decaying linearly
+    # to 0 led inverse_sqrt by 0.5 after 20 minutes (docs/transfer.md)
     training_defaults: ClassVar = TrainingDefaults(
-        lr=7e-4, scheduler="inverse_sqrt", finetune_lr=1.5e-3
+        lr=7e-4, scheduler="inverse_sqrt", finetune_lr=1.5e-3, finetune_scheduler="linear"
     )
 
     arch: str = option("transformer", "rnn or transformer.", choices=ARCHS)

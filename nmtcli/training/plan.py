@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 
 from nmtcli.models.config import TrainingDefaults
-from nmtcli.training.config import DEFAULT_EPOCHS, TrainConfig
+from nmtcli.training.config import DEFAULT_EPOCHS, WARMED_UP, TrainConfig
 
 VOCAB_BOUNDS = (1000, 8000)  # pieces; about 28·√pairs: 2,000 for 5k pairs, 8,000 from 82k on
 BATCH_BOUNDS = (1024, 4096)  # padded tokens
@@ -80,7 +80,11 @@ def derive_schedule(
     if train.lr is None and train.init_from is not None and defaults.finetune_lr is not None:
         reason = f"{defaults.finetune_lr:g}, this architecture's fine-tuning rate (--init-from)"
         train = _with(train, "lr", defaults.finetune_lr, reason)
-    if train.warmup is None and train.schedule(defaults) == "inverse_sqrt":
+    tuned = train.scheduler == "auto" and train.init_from is not None
+    if tuned and defaults.finetune_scheduler is not None:
+        reason = f"{defaults.finetune_scheduler}, this architecture's fine-tuning schedule"
+        train = _with(train, "scheduler", defaults.finetune_scheduler, reason)
+    if train.warmup is None and train.schedule(defaults) in WARMED_UP:
         warmup = min(max(round(WARMUP_SHARE * planned), WARMUP_BOUNDS[0]), WARMUP_BOUNDS[1])
         reason = f"{warmup:,} steps: {WARMUP_SHARE:.0%} of {planned:,} planned updates{limit}"
         train = _with(train, "warmup", warmup, reason)

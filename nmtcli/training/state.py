@@ -43,6 +43,7 @@ class Progress:
     last_save_step: int = -1
     train_seconds: float = 0.0  # over all runs, this one included up to the last save
     tokens: int = 0  # target tokens trained on, over all ranks and runs
+    run_done: float = 0.0  # share of the run behind it at the last save (the `linear` decay)
 
     def is_better(self, score: float, loss: float, metric: str) -> bool:
         """Whether a validation beats the best so far: higher BLEU or lower loss.

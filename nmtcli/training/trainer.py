@@ -23,7 +23,7 @@ from nmtcli.records import ValidationRecord
 from nmtcli.training.checkpoint import save_checkpoint
 from nmtcli.training.data import collate, epoch_batches, transformed
 from nmtcli.training.loss import scheduled_sampling, smoothed_loss
-from nmtcli.training.schedule import learning_rate
+from nmtcli.training.schedule import learning_rate, time_share
 from nmtcli.training.state import Outcome, Reporter, StepReport, TrainingJob, Window
 from nmtcli.training.validation import ValidationResult, Validator
 
@@ -58,6 +58,7 @@ class Trainer:
         self.epoch_length = len(self._batches(self.progress.epoch))  # the same every epoch
         self.run_start, self.start_step = time.monotonic(), self.progress.step
         self.saved_seconds = self.progress.train_seconds
+        self.done_at_start = self.progress.run_done
         self.window = Window()
         self.stop_requested = False
 
@@ -154,7 +155,7 @@ class Trainer:
             ) from None
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
-        lr = self._lr(self.progress.step + 1)
+        lr = self._lr(self.progress.step + 1, self._run_done())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.scaler.step(self.optimizer)
@@ -178,8 +179,8 @@ class Trainer:
             f"{kept}; try a lower --lr or --clip-norm"
         )
 
-    def _lr(self, step: int | None = None) -> float:
-        """The learning rate for `step` (default: the current one)."""
+    def _lr(self, step: int | None = None, done: float | None = None) -> float:
+        """The learning rate for `step` (default: the current one) with `done` of the run behind."""
         config, defaults = self.config, self.defaults
         return learning_rate(
             config.schedule(defaults),
@@ -188,10 +189,25 @@ class Trainer:
             config.warmup_steps(defaults),
             self.progress.reductions,
             config.plateau_factor,
+            self.progress.run_done if done is None else done,
         )
 
-    def _limits(self) -> list[tuple[float, float]]:
-        """(fraction done, seconds left) for each stopping limit, at this run's pace."""
+    def _run_done(self) -> float:
+        """The share of the run behind it, for the `linear` decay (rank 0's clock decides)."""
+        if self.config.schedule(self.defaults) != "linear":
+            return 0.0
+        shares = [share for share, _ in self._limits(time_from=self.done_at_start)]
+        done = self.dist.broadcast_float(
+            min(max(shares, default=0.0), 1.0) if self.dist.is_main else None
+        )
+        self.progress.run_done = done
+        return done
+
+    def _limits(self, time_from: float = 0.0) -> list[tuple[float, float]]:
+        """(fraction done, seconds left) for each stopping limit, at this run's pace.
+
+        `time_from`: the share the time limit starts from (`schedule.time_share`).
+        """
         config, progress = self.config, self.progress
         elapsed = time.monotonic() - self.run_start
         steps_done = progress.step - self.start_step
@@ -204,7 +220,8 @@ class Trainer:
             left = config.max_steps - progress.step
             limits.append((progress.step / config.max_steps, left * per_step))
         if config.max_time is not None:
-            limits.append((elapsed / config.max_time, config.max_time - elapsed))
+            share = time_share(time_from, elapsed, config.max_time)
+            limits.append((share, config.max_time - elapsed))
         return limits
 
     def _step_report(self, lr: float) -> StepReport:
