@@ -10,6 +10,7 @@ with its own GNMT length penalty (`decoding.sequence_score`), from the log-proba
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from enum import Enum
@@ -59,6 +60,14 @@ def ctranslate2() -> Any:
     return module
 
 
+def _marker(path: Path) -> dict[str, Any]:
+    """The export's own record (`MARKER`); {} if it cannot be read (an older export)."""
+    try:
+        return json.loads((Path(path) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 # -- translation -------------------------------------------------------------------------------
 
 
@@ -84,6 +93,7 @@ class CT2Translator(Engine):
             raise ModelDirError(f"{path}: CTranslate2 cannot load it ({error})") from None
         self.min_length_unmet = 0
         self.attention_layout = (1, 1)  # one view: the penultimate layer, mean of its heads
+        self.placeholders = bool(_marker(path).get("placeholders", False))
 
     def _translate_sentences(
         self, texts: list[str], options: SearchOptions, batch_size: int

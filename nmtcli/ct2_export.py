@@ -65,6 +65,7 @@ def export_ctranslate2(
             "format_version": 1,
             "exported_from": str(model_dir.path.resolve()),
             "quantization": quantization,
+            "placeholders": model_dir.run.train.transform_rates.placeholder > 0,
         }
         (staged / MARKER).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         _install(staged, target)

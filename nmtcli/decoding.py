@@ -15,7 +15,7 @@ LENGTH_SLACK = 10  # tokens allowed beyond ratio × source length
 
 @dataclass(frozen=True)
 class SearchOptions:
-    """How to decode."""
+    """How to decode: the search, and how a line is read before it (`translation.Engine`)."""
 
     beam_size: int = 1
     n_best: int = 1
@@ -26,6 +26,9 @@ class SearchOptions:
     no_repeat_ngram: int = 0
     need_attention: bool = False
     trace: bool = False  # record every step of the search (`nmtcli.trace`)
+    split: bool = False  # translate each line sentence by sentence (`splitting`)
+    recase: bool = False  # ALL CAPS / Title Case read in sentence case, answered in kind (`casing`)
+    placeholders: bool | None = None  # hide spans to copy (`placeholders`); None: if trained so
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:

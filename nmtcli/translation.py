@@ -15,8 +15,10 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from nmtcli.batch import EOS_PIECE
+from nmtcli.casing import casing, restore, sentence_case
 from nmtcli.decoding import LENGTH_SLACK, SearchOptions, min_length_unmet
 from nmtcli.errors import ConfigError
+from nmtcli.placeholders import mask, protected_spans, unmask
 from nmtcli.splitting import DEFAULT_LANGUAGE, regroup, sentences_of_lines
 
 if TYPE_CHECKING:
@@ -112,6 +114,18 @@ def _block_attention(attentions: list[Tensor], widths: list[int]) -> Tensor:
     return out
 
 
+def _restored(
+    translation: Translation, source: str, kind: str | None, spans: list[str]
+) -> Translation:
+    """A sentence's translation with its typed source, recased (`kind`) and unmasked (`spans`)."""
+    if kind is None and not spans:
+        return translation
+    candidates = [
+        replace(c, text=unmask(restore(c.text, kind), spans)) for c in translation.candidates
+    ]
+    return replace(translation, source=source, candidates=candidates)
+
+
 class Engine(ABC):
     """A loaded model that translates lines: sentence splitting, batching and joining."""
 
@@ -120,6 +134,7 @@ class Engine(ABC):
     attention_layout: tuple[int, int]  # (layers, heads) of the attention it returns; (0, 0): none
     source_language: str = DEFAULT_LANGUAGE  # for sentence splitting
     traceable: bool = True  # whether it can record its search (`translate --trace`)
+    placeholders: bool = False  # whether the model was trained with placeholders (`⦅k⦆`)
 
     @property
     def has_attention(self) -> bool:
@@ -167,22 +182,35 @@ class Engine(ABC):
         options: SearchOptions,
         batch_size: int = 64,
         chunk_size: int = 1024,
-        split: bool = False,
     ) -> Iterator[Translation]:
         """Translate lines lazily, in order; reading `chunk_size` lines ahead to batch by length.
 
-        With `split`, each line is split into sentences (`splitting.split_sentences`, in
+        With `options.split`, each line is split into sentences (`splitting.split_sentences`, in
         `source_language`), the sentences of a chunk are translated as one batch, and each
         line's translations are joined back (`join_sentences`): still one `Translation` a line.
+        With `options.recase`, an ALL CAPS or Title Case sentence is translated in sentence case
+        and its candidates recased to match (`casing`); with placeholders (`hides_spans`), the
+        spans to copy are hidden behind `⦅k⦆` and put back (`placeholders`). Pieces and
+        attention stay what the model read and wrote.
         """
         iterator = iter(lines)
+        hide = self.hides_spans(options)
+        whole = self.vocabulary.src.is_whole_piece
         while chunk := list(islice(iterator, chunk_size)):
-            groups = sentences_of_lines(chunk, split, self.source_language)
-            flat = self._translate_sentences(
-                [s for group in groups for s in group], options, batch_size
-            )
+            groups = sentences_of_lines(chunk, options.split, self.source_language)
+            sentences = [s for group in groups for s in group]
+            kinds = [casing(s) if options.recase else None for s in sentences]
+            read = [sentence_case(s, kind, whole) for s, kind in zip(sentences, kinds)]
+            hidden = [protected_spans(text, whole) if hide else [] for text in read]
+            masked = [mask(text, spans) for text, spans in zip(read, hidden)]
+            flat = self._translate_sentences(masked, options, batch_size)
+            flat = [_restored(*item) for item in zip(flat, sentences, kinds, hidden)]
             for line, parts in zip(chunk, regroup(flat, groups)):
                 yield join_sentences(line.strip(), parts)
+
+    def hides_spans(self, options: SearchOptions) -> bool:
+        """Whether to hide spans behind placeholders: as asked, else if the model learnt them."""
+        return self.placeholders if options.placeholders is None else options.placeholders
 
     def evaluate(
         self,
@@ -192,11 +220,10 @@ class Engine(ABC):
         batch_size: int = 64,
         bucket_width: int = 10,
         bucket_max: int = 60,
-        split: bool = False,
     ) -> tuple[Report, list[str]]:
-        """Translate `sources` (`split`: by sentence) and score them, overall and by length."""
+        """Translate `sources` and score them, overall and by length."""
         from nmtcli.evaluation import evaluate
 
-        translations = self.translate(sources, options, batch_size, split=split)
+        translations = self.translate(sources, options, batch_size)
         hypotheses = [t.best.text for t in translations]
         return evaluate(sources, hypotheses, references, bucket_width, bucket_max), hypotheses

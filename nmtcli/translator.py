@@ -57,6 +57,7 @@ class Translator(Engine):
             self.model = quantized(self.model)
         self.min_length_unmet = 0
         self.attention_layout = self.model.attention_layout
+        self.placeholders = self.model_dir.run.train.transform_rates.placeholder > 0
 
     def _translate_sentences(
         self, texts: list[str], options: SearchOptions, batch_size: int

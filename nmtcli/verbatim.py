@@ -26,12 +26,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-TITLE_CASE_WORDS = 3  # shorter sources ("Thanks, Anna!") are not taken for Title Case
+from nmtcli.casing import capitalised_throughout
+
 _KEPT_PUNCTUATION = frozenset("#@%&*/_")
 _WORD_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'’-")
 
 
-def _strip(token: str) -> str:
+def strip_token(token: str) -> str:
     """`token` without its surrounding punctuation (Unicode category P, but # @ % & * / _)."""
     start, end = 0, len(token)
     while start < end and _is_stripped(token[start]):
@@ -46,17 +47,16 @@ def _is_stripped(character: str) -> bool:
     return unicodedata.category(character).startswith("P") and character not in _KEPT_PUNCTUATION
 
 
-def _is_candidate(word: str, capitals_matter: bool) -> bool:
+def has_symbol(word: str) -> bool:
+    """Whether a word has a character other than an ASCII letter, an apostrophe or a hyphen."""
+    return any(character not in _WORD_CHARACTERS for character in word)
+
+
+def is_candidate(word: str, capitals_matter: bool) -> bool:
     """Whether a stripped token looks like a number, a symbol or a name (rule 2)."""
-    if any(character not in _WORD_CHARACTERS for character in word):
+    if has_symbol(word):
         return True
     return capitals_matter and any(character.isupper() for character in word)
-
-
-def _capitalised_throughout(words: list[str]) -> bool:
-    """Whether 3+ words have letters and each starts with an upper-case one (Title Case, CAPS)."""
-    lettered = [word for word in words if any(character.isalpha() for character in word)]
-    return len(lettered) >= TITLE_CASE_WORDS and all(word[0].isupper() for word in lettered)
 
 
 def occurs(span: str, text: str) -> bool:
@@ -64,15 +64,16 @@ def occurs(span: str, text: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(span)}(?!\w)", text) is not None
 
 
+def candidate_words(source: str) -> list[str]:
+    """The distinct stripped words of `source` that look like numbers, symbols or names (rule 2)."""
+    words = [word for word in map(strip_token, source.split()) if word]
+    capitals_matter = not capitalised_throughout(words)
+    return list(dict.fromkeys(w for w in words if is_candidate(w, capitals_matter)))
+
+
 def must_copy_spans(source: str, reference: str) -> list[str]:
     """The distinct must-copy spans of a source, in source order (the rule in the module doc)."""
-    words = [word for word in map(_strip, source.split()) if word]
-    capitals_matter = not _capitalised_throughout(words)
-    spans: list[str] = []
-    for word in words:
-        if word not in spans and _is_candidate(word, capitals_matter) and occurs(word, reference):
-            spans.append(word)
-    return spans
+    return [word for word in candidate_words(source) if occurs(word, reference)]
 
 
 def kept_spans(source: str, reference: str, hypothesis: str) -> tuple[int, int]:

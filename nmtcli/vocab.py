@@ -68,6 +68,10 @@ class Tokenizer:
         """Token ids of `text` (no BOS/EOS)."""
         return self.processor.encode(text)
 
+    def is_whole_piece(self, word: str) -> bool:
+        """Whether `word` (as a word of its own) is one piece: one the vocabulary knows whole."""
+        return len(self.processor.encode(word)) == 1
+
     def encode_many(self, texts: list[str]) -> list[list[int]]:
         """Token ids of many texts at once (SentencePiece batches them in C++)."""
         return self.processor.encode(texts)

@@ -27,7 +27,6 @@ from nmtcli.cli.options import (
     DeviceOpt,
     ModelOpt,
     PrecisionOpt,
-    SplitOpt,
     with_search_options,
 )
 from nmtcli.corpus import CorpusSpec, SkipReport
@@ -119,7 +118,6 @@ def evaluate(
     hypotheses_out: Annotated[Path | None, plain_option("--hypotheses", help=HYPOTHESES)] = None,
     record: Annotated[str | None, plain_option("--record", help=RECORD)] = None,
     batch_size: BatchSizeOpt = 64,
-    split: SplitOpt = True,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = None,
     skip_invalid: SkipInvalidOpt = False,
@@ -138,7 +136,7 @@ def evaluate(
         check_output(hypotheses_out, (test, src_file, ref_file))
     *pairs, categories = _test_pairs(test, src_file, ref_file, skip_invalid, by_category)
     translator, limits = open_engine(model, device, precision), (bucket_width, bucket_max)
-    report, hypotheses = translator.evaluate(*pairs, search, batch_size, *limits, split)
+    report, hypotheses = translator.evaluate(*pairs, search, batch_size, *limits)
     if by_category:
         report = with_categories(report, categories, pairs[0], hypotheses, pairs[1])
     decoding = search.label()
@@ -176,7 +174,6 @@ def compare(
     bucket_max: LastOpt = 60,
     output_format: FormatOpt = OutputFormat.text,
     batch_size: BatchSizeOpt = 64,
-    split: SplitOpt = True,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = None,
     skip_invalid: SkipInvalidOpt = False,
@@ -192,7 +189,7 @@ def compare(
     pairs = _test_pairs(test, src_file, ref_file, skip_invalid, False)[:2]
     reports = {
         name: open_engine(path, device, precision).evaluate(
-            *pairs, search, batch_size, bucket_width, bucket_max, split
+            *pairs, search, batch_size, bucket_width, bucket_max
         )[0]
         for name, path in zip(model_labels(models), models)
     }

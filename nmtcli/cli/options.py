@@ -62,13 +62,17 @@ NOREPEAT_HELP = "Forbid repeating any n-gram of this size (0: off)."
 NoRepeatOpt = Annotated[int, _search("--no-repeat-ngram", help=NOREPEAT_HELP, min=0)]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", help="Sentences per batch.", min=1)]
 SPLIT = "Translate each line sentence by sentence (English rules), joined back into one line."
-SplitOpt = Annotated[bool, typer.Option("--split/--no-split", help=SPLIT)]
+SplitOpt = Annotated[bool, _search("--split/--no-split", help=SPLIT)]
 LEVEL_HELP = "Heatmap of pieces, or of words (pieces merged)."
 LevelOpt = Annotated[Level, _attention("--attention-level", LEVEL_HELP, shown=True)]
 LAYER_HELP = "Transformer layer to show (1-based; default: the penultimate)."
 LayerOpt = Annotated[int | None, _attention("--attention-layer", LAYER_HELP)]
 HEAD_HELP = "Transformer head to show (1-based; default: the mean of all heads)."
 HeadOpt = Annotated[int | None, _attention("--attention-head", HEAD_HELP)]
+RECASE = "Translate ALL CAPS and Title Case sentences in sentence case, then recase the output."
+RecaseOpt = Annotated[bool, _search("--recase/--no-recase", help=RECASE)]
+HIDE = "Hide rare names, numbers and symbols behind ⦅k⦆ (default: if the model learnt to)."
+HideOpt = Annotated[bool | None, _search("--placeholders/--no-placeholders", help=HIDE)]
 AttentionOutOpt = Annotated[
     Path | None, _attention("--attention-out", "Also save the heatmaps as .svg or .html.")
 ]
@@ -81,6 +85,9 @@ SEARCH_OPTIONS = (  # (name, option, default): declared once for every decoding 
     ("max_length_ratio", MaxRatioOpt, 2.0),
     ("min_length", MinLengthOpt, 1),  # as fairseq: a non-empty input never gets an empty line
     ("no_repeat_ngram", NoRepeatOpt, 0),
+    ("split", SplitOpt, True),
+    ("recase", RecaseOpt, True),
+    ("placeholders", HideOpt, None),
 )
 
 

@@ -21,7 +21,6 @@ from nmtcli.cli.options import (
     LevelOpt,
     ModelOpt,
     PrecisionOpt,
-    SplitOpt,
     with_search_options,
 )
 from nmtcli.corpus import input_lines
@@ -37,10 +36,8 @@ OUTPUT = "Output"
 SENTENCES = "Sentences to translate (default: stdin, one per line)."
 INPUT, OUTPUT_FILE = "Read sentences from this file.", "Write translations to this file."
 N_BEST = "Hypotheses to print per input."
-FORMAT, ALIGN = (
-    "text, json (one object per line) or tsv.",
-    "Word alignments (Pharaoh i-j) from the attention.",
-)
+FORMAT = "text, json (one object per line) or tsv."
+ALIGN = "Word alignments (Pharaoh i-j) from the attention."
 SHOW = "Show an attention heatmap per input line (stderr when piped)."
 TRACE = "Show each step of the search (stderr when piped; in each object with --format json)."
 
@@ -70,7 +67,6 @@ def translate(
     batch_size: BatchSizeOpt = 64,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = None,
-    split: SplitOpt = True,
     output_format: Annotated[Format, _shown("--format", "-f", help=FORMAT)] = Format.text,
     align: Annotated[bool, _shown("--align", help=ALIGN)] = False,
     trace: Annotated[bool, _shown("--trace", help=TRACE)] = False,
@@ -116,7 +112,7 @@ def translate(
     interactive = not sentences and input_file is None and sys.stdin.isatty()
     chunk = 1 if interactive else batch_size * 16
     layout = translator.attention_layout
-    translations = translator.translate(lines, search, batch_size, chunk, split)
+    translations = translator.translate(lines, search, batch_size, chunk)
     with output_stream(output_file, (input_file,)) as out:
         for index, translation in enumerate(translations):
             if tracing:

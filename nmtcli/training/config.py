@@ -19,13 +19,21 @@ from nmtcli.models.config import TrainingDefaults, option
 from nmtcli.training.transforms import TransformRates
 from nmtcli.vocab import MODEL_TYPES
 
-SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant")
+WARMED_UP = ("inverse_sqrt", "linear")  # schedules whose warm-up defaults to a share of the run
+SCHEDULERS = ("auto", "inverse_sqrt", "plateau", "constant", "linear")
 METRICS = ("bleu", "loss")
 VALID, RUNTIME, TRANSFORMS = "Validation", "Runtime", "Transforms"  # help panels of `train`
 FINETUNE = "Fine-tuning"
 DEFAULT_WARMUP = 1000  # steps, for the inverse square-root schedule of older run configurations
 DEFAULT_EPOCHS = 30  # the epoch limit of a run given no --max-steps or --max-time
-RATES = ("upper_rate", "title_rate", "lower_rate", "copy_rate", "concat_rate")  # transforms
+RATES = (  # transforms, in `TransformRates` order
+    "upper_rate",
+    "title_rate",
+    "lower_rate",
+    "copy_rate",
+    "concat_rate",
+    "placeholder_rate",
+)
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
@@ -47,9 +55,12 @@ class TrainConfig:
     )
     # optimisation
     lr: float | None = option(None, "Peak learning rate (the architecture's default).")
-    scheduler: str = option("auto", "auto (the architecture's), inverse_sqrt, plateau, constant.")
+    scheduler: str = option(
+        "auto",
+        "auto (the architecture's), inverse_sqrt, plateau, constant, linear (to 0 at the end).",
+    )
     warmup: int | None = option(
-        None, "Warm-up steps (default: a share of the planned steps for inverse_sqrt, else 0)."
+        None, "Warm-up steps (default: a share of the planned steps for inverse_sqrt and linear)."
     )
     plateau_factor: float = option(0.5, "Learning-rate factor at each plateau.")
     plateau_patience: int = option(2, "Validations without improvement before a reduction.")
@@ -103,6 +114,11 @@ class TrainConfig:
     )
     concat_rate: float = option(
         0.1, "Share of pairs joined 2-6 at a time into multi-sentence examples.", panel=TRANSFORMS
+    )
+    placeholder_rate: float = option(
+        0.0,
+        "Share of pairs whose shared rare names, numbers and symbols become placeholders ⦅k⦆.",
+        panel=TRANSFORMS,
     )
     # stopping
     max_epochs: int | None = option(
@@ -199,10 +215,10 @@ class TrainConfig:
         return defaults.scheduler if self.scheduler == "auto" else self.scheduler
 
     def warmup_steps(self, defaults: TrainingDefaults) -> int:
-        """Warm-up steps: the option, else DEFAULT_WARMUP for inverse_sqrt and 0 otherwise."""
+        """Warm-up steps: the option, else DEFAULT_WARMUP for inverse_sqrt and linear, else 0."""
         if self.warmup is not None:
             return self.warmup
-        return DEFAULT_WARMUP if self.schedule(defaults) == "inverse_sqrt" else 0
+        return DEFAULT_WARMUP if self.schedule(defaults) in WARMED_UP else 0
 
 
 TRAIN_FIELDS = frozenset(f.name for f in fields(TrainConfig) if "help" in f.metadata)

@@ -11,7 +11,10 @@ of the pairs (its rate) into such a pair, on both sides, before the epoch's batc
   a year, an invented name, an e-mail address, a URL, a hashtag, an emoji, a word in another
   script); a pair with nothing to replace gets one inserted (a name addressed, a trailing emoji);
 - concatenation: a share of the pairs is joined, two to six at a time, into multi-sentence
-  examples.
+  examples;
+- placeholders: in a share of the pairs, every span the translator would hide
+  (`nmtcli.placeholders`) that both sides share is replaced on both by the same `⦅k⦆`, so the
+  model learns to carry `⦅k⦆` to where its span belongs.
 
 An epoch's variants are a pure function of (seed, epoch), so a resumed run sees exactly what an
 uninterrupted one would have. Validation data is never transformed.
@@ -23,6 +26,8 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from nmtcli.placeholders import mask, shared_spans
 
 Pair = tuple[str, str]
 
@@ -67,6 +72,10 @@ _SCRIPTS = (  # code point ranges of letters in other scripts, and a typical wor
 )
 
 
+PLACEHOLDER_NUMBERS = 9  # training draws each span's placeholder number from 1-9
+TRANSFORMS = ("upper", "title", "lower", "copy", "concat", "placeholder")
+
+
 @dataclass(frozen=True)
 class TransformRates:
     """The share of training pairs each transform turns into a variant (0 turns it off)."""
@@ -76,15 +85,16 @@ class TransformRates:
     lower: float = 0.0
     copy: float = 0.0
     concat: float = 0.0
+    placeholder: float = 0.0
 
     @property
     def active(self) -> bool:
         """Whether any transform is on."""
-        return any((self.upper, self.title, self.lower, self.copy, self.concat))
+        return any(getattr(self, name) for name in TRANSFORMS)
 
     def describe(self) -> str:
         """`upper 5%, title 3%, ...` for the card and the log, or `none`."""
-        shares = [(n, getattr(self, n)) for n in ("upper", "title", "lower", "copy", "concat")]
+        shares = [(n, getattr(self, n)) for n in TRANSFORMS]
         return ", ".join(f"{name} {rate:.0%}" for name, rate in shares if rate) or "none"
 
 
@@ -206,6 +216,15 @@ def copy_through(pair: Pair, rng: random.Random) -> Pair:
     return _before_end(source, span), _before_end(target, span)
 
 
+def placeholders(pair: Pair, rng: random.Random) -> Pair:
+    """Both sides with the spans they share hidden behind the same placeholders (numbers 1-9)."""
+    spans = shared_spans(pair)
+    if not spans:
+        return pair
+    numbers = rng.sample(range(1, max(PLACEHOLDER_NUMBERS, len(spans)) + 1), len(spans))
+    return mask(pair[0], spans, numbers), mask(pair[1], spans, numbers)
+
+
 def _before_end(text: str, span: str) -> str:
     """`text` with `, span` inserted before its final punctuation."""
     end = _FINAL.search(text)
@@ -229,12 +248,16 @@ PAIR_TRANSFORMS: tuple[tuple[str, Callable[[Pair], Pair]], ...] = (
 
 
 def transformed_epoch(
-    pairs: list[Pair], rates: TransformRates, seed: int, epoch: int
+    pairs: list[Pair],
+    rates: TransformRates,
+    seed: int,
+    epoch: int,
 ) -> tuple[list[Pair], list[int | None]]:
     """The epoch's pairs and, for each, the index of the corpus pair it still is (or None).
 
     Pairs chosen for concatenation are grouped (in random order) into examples of two to six
-    sentences; then each example may get a copy-through span and one casing transform.
+    sentences; then each example may get a copy-through span, its shared spans hidden behind
+    placeholders and one casing transform.
     """
     rng = random.Random(f"nmtcli-transforms:{seed}:{epoch}")
     joined = [i for i in range(len(pairs)) if rng.random() < rates.concat]
@@ -252,6 +275,9 @@ def transformed_epoch(
         changed = len(group) > 1
         if rng.random() < rates.copy:
             pair, changed = copy_through(pair, rng), True
+        if rates.placeholder and rng.random() < rates.placeholder:  # no draw when off: older
+            hidden = placeholders(pair, rng)  # runs see the epochs they saw
+            pair, changed = hidden, changed or hidden != pair
         draw = rng.random()
         for name, transform in PAIR_TRANSFORMS:
             rate = getattr(rates, name)

@@ -1,0 +1,85 @@
+"""Input casing: ALL CAPS and Title Case are read in sentence case and answered in kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from nmtcli.casing import TITLE, UPPER, casing, restore, sentence_case
+from nmtcli.decoding import SearchOptions
+from nmtcli.translator import Translator
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ("WHERE IS THE BATHROOM?", UPPER),
+        ("I CAN'T FIND MY KEYS.", UPPER),
+        ("HELP!", UPPER),
+        ("OK", None),  # too short to tell shouting from an acronym
+        ("I work at NASA.", None),
+        ("Turn Off The Lights.", TITLE),
+        ("Where Is The «Train» Station?", TITLE),
+        ("Thanks, Anna!", None),  # two words: not Title Case
+        ("Tom and Mary are here.", None),
+        ("where is the station", None),
+        ("", None),
+        ("123 456", None),
+    ],
+)
+def test_casing_of_a_sentence(sentence, kind):
+    assert casing(sentence) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "read"),
+    [
+        ("WHERE IS THE BATHROOM?", UPPER, "Where is the bathroom?"),
+        ("I THINK I'M LATE.", UPPER, "I think I'm late."),
+        ("DON'T FORGET YOUR UMBRELLA.", UPPER, "Don't forget your umbrella."),
+        ("Turn Off The Lights In The Kitchen.", TITLE, "Turn off the lights in the kitchen."),
+        ("My New iPhone Is At NASA.", TITLE, "My new iPhone is at NASA."),
+        ("Where Am I Now?", TITLE, "Where am I now?"),
+        ('"Stop The Car Now!"', TITLE, '"Stop the car now!"'),
+        ("Tom is here.", None, "Tom is here."),
+    ],
+)
+def test_sentence_case_keeps_the_pronoun_and_inner_capitals(sentence, kind, read):
+    assert sentence_case(sentence, kind) == read
+
+
+def test_all_caps_words_the_vocabulary_knows_only_capitalised_stay_capitalised():
+    pieces = {"Paris", "Monday", "love", "Love", "i"}
+    read = sentence_case("I LOVE PARIS ON MONDAY.", UPPER, pieces.__contains__)
+    assert read == "I love Paris on Monday."
+
+
+def test_restore_gives_the_translation_its_source_casing():
+    assert restore("Où sont les toilettes ?", UPPER) == "OÙ SONT LES TOILETTES ?"
+    assert restore("Ma sœur est là.", UPPER) == "MA SŒUR EST LÀ."
+    title = restore("Ferme la porte du garage, s'il te plaît.", TITLE)
+    assert title == "Ferme La Porte Du Garage, S'il Te Plaît."
+    assert restore("l'eau « froide »", TITLE) == "L'eau « Froide »"
+    assert restore("Il est là.", None) == "Il est là."
+
+
+def test_engine_translates_the_sentence_cased_form_and_recases_it(trained_model, monkeypatch):
+    translator = Translator(trained_model)
+    seen: list[list[str]] = []
+    original = translator._translate_sentences
+
+    def spy(texts, options, batch_size):
+        seen.append(list(texts))
+        return original(texts, options, batch_size)
+
+    monkeypatch.setattr(translator, "_translate_sentences", spy)
+    lines = ["THE CAT EATS FISH.", "The Cat Eats Fish.", "the cat eats fish."]
+    recased = list(translator.translate(lines, SearchOptions(split=True, recase=True)))
+    typed = list(translator.translate(lines, SearchOptions(split=True)))
+    assert seen[0] == ["The cat eats fish.", "The cat eats fish.", "the cat eats fish."]
+    assert seen[1] == lines
+    upper, title, lower = (t.best.text for t in recased)
+    assert upper == upper.upper() and upper.lower() == title.lower()
+    assert title == restore(title, TITLE)
+    assert lower == typed[2].best.text  # neither casing: translated as typed
+    assert [t.source for t in recased] == lines
+    assert recased[0].best.pieces == recased[1].best.pieces  # the model's pieces, not recased
