@@ -7,11 +7,15 @@ has learnt to copy whole: `Send it to anna.k@mail.com.` is translated as `Send i
 and `⦅1⦆` in the output becomes `anna.k@mail.com` again.
 
 The spans hidden are the candidates of `verbatim` (the rule that measures what was kept): a
-word with a digit, a symbol or a non-ASCII letter (`10:30`, `#summer`, `北京`, `🍕`, `Zoë`), and a
-capitalised word (`Priya`, `WhatsApp`) unless the source vocabulary holds it, or its lower
-case, as one piece: a word the model has seen often (`Tom`, `Paris`, `Monday`, `French`, a
-sentence's first `Send`) is left to it, since it may have to be translated (`Monday` →
-`lundi`). Single letters (`I`, `A`) are never hidden.
+word with a digit, a symbol or a non-ASCII letter (`10:30`, `#summer`, `北京`, `🍕`, `Zoë`),
+anywhere; and a capitalised word inside the sentence (`Priya`, `WhatsApp`, the `Priya` of
+`Priya's`), unless
+- the source vocabulary holds it, or its lower case, as one piece: a word the model has seen
+  often (`Tom`, `Paris`, `French`) is left to it, since it may have to be translated;
+- it is a month or a weekday (`on Thursday` → `jeudi`), which English capitalises and French
+  does not; or a single letter (`I`).
+A sentence's first word is capitalised whatever it is (`Although`, `Millions`), so only a
+symbol gets it hidden.
 
 Training (`training.transforms.placeholders`) hides the spans a pair's two sides share, with
 numbers drawn at random, so the model learns to copy each `⦅k⦆` it reads, not to count.
@@ -22,11 +26,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from nmtcli.verbatim import candidate_words, has_symbol, must_copy_spans
+from nmtcli.verbatim import candidate_words, has_symbol, must_copy_spans, strip_token
 
 OPEN, CLOSE = "\u2985", "\u2986"  # ⦅ ⦆: NFKC of OpenNMT's ｟ ｠, so SentencePiece keeps them
 _PLACEHOLDER = re.compile(rf"{OPEN}(\d+){CLOSE}")
 _SPACES = re.compile(r" {2,}")
+_APOSTROPHE = re.compile(r"['’]")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August")
+MONTHS += ("September", "October", "November", "December")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+CALENDAR = frozenset(MONTHS + WEEKDAYS)
 
 
 def placeholder(number: int) -> str:
@@ -42,15 +51,24 @@ def protected_spans(sentence: str, known: Callable[[str], bool]) -> list[str]:
     """
     if OPEN in sentence or CLOSE in sentence:
         return []  # typed placeholders would be ambiguous: translate as typed
-    return [
-        word
-        for word in candidate_words(sentence)
-        if has_symbol(word) or (sum(c.isalpha() for c in word) > 1 and not _known(word, known))
-    ]
+    inner = {strip_token(token) for token in sentence.split()[1:]}
+    spans = []
+    for word in candidate_words(sentence):
+        name = _APOSTROPHE.split(word)[0]  # `Priya's` hides `Priya`; `I'm` is `I`
+        if has_symbol(word):
+            spans.append(word)
+        elif word in inner and _name_like(name) and not _known(name, known):
+            spans.append(name)
+    return list(dict.fromkeys(spans))
+
+
+def _name_like(word: str) -> bool:
+    """Two letters or more, and not a month or a weekday (capitalised in English, not in French)."""
+    return sum(c.isalpha() for c in word) > 1 and word not in CALENDAR
 
 
 def _known(word: str, is_whole_piece: Callable[[str], bool]) -> bool:
-    """Whether the vocabulary holds a capitalised word, or its lower case (`Send`), whole."""
+    """Whether the vocabulary holds a capitalised word, or its lower case, whole."""
     return is_whole_piece(word) or is_whole_piece(word.lower())
 
 

@@ -21,8 +21,11 @@ def known(word: str) -> bool:
 @pytest.mark.parametrize(
     ("sentence", "spans"),
     [
-        ("Priya works at Siemens.", ["Priya", "Siemens"]),
+        ("Priya works at Siemens.", ["Siemens"]),  # a first word is capitalised anyway
+        ("He met Priya's brother at Siemens.", ["Priya", "Siemens"]),
         ("Tom speaks French in Paris on Monday.", []),  # the vocabulary knows them whole
+        ("We met on Thursday in January.", []),  # months and weekdays are translated
+        ("I'm sure it's Léa.", ["Léa"]),  # a non-ASCII letter: copied wherever it is
         ("Send it to anna.k@mail.com.", ["anna.k@mail.com"]),  # `Send`: known in lower case
         ("Visit www.example.org for details.", ["www.example.org"]),
         ("The rent is 800 euros, not 3.5 or 3.", ["800", "3.5", "3"]),
