@@ -86,6 +86,16 @@ def mask(text: str, spans: list[str], numbers: list[int] | None = None) -> str:
     return re.sub(pattern, lambda match: placeholder(numbers[match.group()]), text)
 
 
+def as_typed(spans: list[str], typed: str) -> list[str]:
+    """Each span as it was typed in `typed`, of which the spans' text is a recased copy."""
+
+    def typed_form(span: str) -> str:
+        found = re.search(rf"(?<!\w){re.escape(span)}(?!\w)", typed, flags=re.IGNORECASE)
+        return span if found is None else found.group()
+
+    return [typed_form(span) for span in spans]
+
+
 def unmask(text: str, spans: list[str]) -> str:
     """`text` with each placeholder replaced by its span; one with no span is dropped."""
 

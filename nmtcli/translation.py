@@ -18,7 +18,7 @@ from nmtcli.batch import EOS_PIECE
 from nmtcli.casing import casing, restore, sentence_case
 from nmtcli.decoding import LENGTH_SLACK, SearchOptions, min_length_unmet
 from nmtcli.errors import ConfigError
-from nmtcli.placeholders import mask, protected_spans, unmask
+from nmtcli.placeholders import as_typed, mask, protected_spans, unmask
 from nmtcli.splitting import DEFAULT_LANGUAGE, regroup, sentences_of_lines
 
 if TYPE_CHECKING:
@@ -120,8 +120,9 @@ def _restored(
     """A sentence's translation with its typed source, recased (`kind`) and unmasked (`spans`)."""
     if kind is None and not spans:
         return translation
+    typed = as_typed(spans, source)  # `ANNA@MAIL.COM` was read as `anna@mail.com`
     candidates = [
-        replace(c, text=unmask(restore(c.text, kind), spans)) for c in translation.candidates
+        replace(c, text=unmask(restore(c.text, kind), typed)) for c in translation.candidates
     ]
     return replace(translation, source=source, candidates=candidates)
 

@@ -7,7 +7,14 @@ import random
 import pytest
 
 from nmtcli.decoding import SearchOptions
-from nmtcli.placeholders import mask, placeholder, protected_spans, shared_spans, unmask
+from nmtcli.placeholders import (
+    as_typed,
+    mask,
+    placeholder,
+    protected_spans,
+    shared_spans,
+    unmask,
+)
 from nmtcli.training.transforms import TransformRates, placeholders, transformed_epoch
 from nmtcli.translator import Translator
 
@@ -45,6 +52,13 @@ def test_mask_and_unmask_round_trip_without_touching_a_placeholders_digits():
     masked = mask(sentence, spans)
     assert masked == "Call me at ⦅1⦆ ⦅2⦆ ⦅3⦆ ⦅4⦆ ⦅5⦆ ⦅6⦆, or ⦅7⦆ and ⦅8⦆ and ⦅3⦆."
     assert unmask(masked, spans) == sentence
+
+
+def test_spans_come_back_as_typed_after_recasing():
+    assert as_typed(["anna@mail.com", "10:30"], "WRITE TO ANNA@MAIL.COM AT 10:30.") == [
+        "ANNA@MAIL.COM",
+        "10:30",
+    ]
 
 
 def test_unmask_drops_a_placeholder_with_no_span_and_keeps_repeats():
