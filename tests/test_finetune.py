@@ -88,7 +88,7 @@ def test_fine_tuning_defaults_transforms_off_and_the_measured_rate_and_schedule(
         train = json.loads((child / "config.json").read_text())["train"]
         assert train["transforms"] is expected
         if "transformer" in trained_model.name:  # the measured fine-tuning rate and schedule
-            assert train["lr"] == 1.5e-3 and "fine-tuning rate" in train["derived"]["lr"]
+            assert train["lr"] == 2e-3 and "fine-tuning rate" in train["derived"]["lr"]
             assert train["scheduler"] == "linear" and "scheduler" in train["derived"]
         else:
             assert train["lr"] is None and train["scheduler"] == "auto"
