@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from nmtcli.trace import Tracer
 
 NEG_INF = float("-inf")
+TOKENS_PER_SENTENCE = 16  # padded source tokens per sentence of --batch-size a batch may hold
 
 
 @dataclass
@@ -124,17 +125,34 @@ def translate_ids(
     batch_size: int = 64,
     tracer: Tracer | None = None,
 ) -> list[list[Hypothesis]]:
-    """Decode many id sequences, batched by similar length; results in input order."""
+    """Decode many id sequences, batched by similar length; results in input order.
+
+    A batch holds at most `batch_size` sentences and at most `batch_size` · TOKENS_PER_SENTENCE
+    padded source tokens, so the batches of long sentences are smaller: a search's memory grows
+    with the batch's padded length, and a fixed count of long sentences set the peak.
+    """
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     results: list[list[Hypothesis]] = [[] for _ in sources]
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
+    for chunk in _chunks(order, [len(s) for s in sources], batch_size):
         batch = make_batch([sources[i] for i in chunk]).to(device)
         if tracer is not None:
             tracer.begin_batch(chunk)
         for index, hypotheses in zip(chunk, search(model, batch, options, tracer)):
             results[index] = hypotheses
     return results
+
+
+def _chunks(order: list[int], lengths: list[int], batch_size: int) -> list[list[int]]:
+    """`order` (by length) cut into batches within both limits of `translate_ids`."""
+    budget = batch_size * TOKENS_PER_SENTENCE
+    chunks: list[list[int]] = []
+    for index in order:
+        longest = lengths[index] + 1  # sorted: this one is the longest so far (+ EOS)
+        if chunks and len(chunks[-1]) < batch_size and longest * (len(chunks[-1]) + 1) <= budget:
+            chunks[-1].append(index)
+        else:
+            chunks.append([index])
+    return chunks
 
 
 @torch.inference_mode()

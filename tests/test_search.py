@@ -151,3 +151,17 @@ def test_attention_comes_back_per_output_token(model_and_sources):
             assert attention.shape[0] == len(hypotheses[0].tokens) + 1
             assert attention.shape[-1] == len(source) + 1
             assert torch.allclose(attention.sum(-1), torch.ones(attention.shape[:-1]), atol=1e-4)
+
+
+def test_batches_of_long_sentences_hold_fewer_of_them():
+    from nmtcli.search import TOKENS_PER_SENTENCE, _chunks
+
+    lengths = [3, 50, 4, 7, 120, 5, 60, 2, 9, 80] * 7
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    chunks = _chunks(order, lengths, batch_size=8)
+    assert [i for chunk in chunks for i in chunk] == order  # every sentence once, in order
+    budget = 8 * TOKENS_PER_SENTENCE
+    for chunk in chunks:
+        assert len(chunk) <= 8
+        assert len(chunk) == 1 or max(lengths[i] + 1 for i in chunk) * len(chunk) <= budget
+    assert len(chunks[0]) == 8 and len(chunks[-1]) < 8  # short ones fill the batch, long do not
