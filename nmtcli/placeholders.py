@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from nmtcli.verbatim import candidate_words, has_symbol, must_copy_spans, strip_token
+from nmtcli.verbatim import candidate_words, has_symbol, must_copy_spans, strip_token, whole_word
 
 OPEN, CLOSE = "\u2985", "\u2986"  # ⦅ ⦆: NFKC of OpenNMT's ｟ ｠, so SentencePiece keeps them
 _PLACEHOLDER = re.compile(rf"{OPEN}(\d+){CLOSE}")
@@ -81,8 +81,7 @@ def mask(text: str, spans: list[str], numbers: list[int] | None = None) -> str:
     if not spans:
         return text
     numbers = {span: n for n, span in zip(numbers or range(1, len(spans) + 1), spans)}
-    alternatives = "|".join(re.escape(span) for span in sorted(spans, key=len, reverse=True))
-    pattern = rf"(?<!\w)(?:{alternatives})(?!\w)"
+    pattern = whole_word(*sorted(spans, key=len, reverse=True))
     return re.sub(pattern, lambda match: placeholder(numbers[match.group()]), text)
 
 
@@ -90,7 +89,7 @@ def as_typed(spans: list[str], typed: str) -> list[str]:
     """Each span as it was typed in `typed`, of which the spans' text is a recased copy."""
 
     def typed_form(span: str) -> str:
-        found = re.search(rf"(?<!\w){re.escape(span)}(?!\w)", typed, flags=re.IGNORECASE)
+        found = re.search(whole_word(span), typed, flags=re.IGNORECASE)
         return span if found is None else found.group()
 
     return [typed_form(span) for span in spans]

@@ -52,23 +52,28 @@ def has_symbol(word: str) -> bool:
     return any(character not in _WORD_CHARACTERS for character in word)
 
 
-def is_candidate(word: str, capitals_matter: bool) -> bool:
+def _is_candidate(word: str, capitals_matter: bool) -> bool:
     """Whether a stripped token looks like a number, a symbol or a name (rule 2)."""
     if has_symbol(word):
         return True
     return capitals_matter and any(character.isupper() for character in word)
 
 
+def whole_word(*spans: str) -> str:
+    """A pattern matching any of `spans` as a whole word (no letter, digit or `_` beside it)."""
+    return rf"(?<!\w)(?:{'|'.join(re.escape(span) for span in spans)})(?!\w)"
+
+
 def occurs(span: str, text: str) -> bool:
-    """Whether `span` occurs in `text` as a whole word (no letter, digit or `_` beside it)."""
-    return re.search(rf"(?<!\w){re.escape(span)}(?!\w)", text) is not None
+    """Whether `span` occurs in `text` as a whole word."""
+    return re.search(whole_word(span), text) is not None
 
 
 def candidate_words(source: str) -> list[str]:
     """The distinct stripped words of `source` that look like numbers, symbols or names (rule 2)."""
     words = [word for word in map(strip_token, source.split()) if word]
     capitals_matter = not capitalised_throughout(words)
-    return list(dict.fromkeys(w for w in words if is_candidate(w, capitals_matter)))
+    return list(dict.fromkeys(w for w in words if _is_candidate(w, capitals_matter)))
 
 
 def must_copy_spans(source: str, reference: str) -> list[str]:

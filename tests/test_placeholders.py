@@ -80,10 +80,14 @@ def test_training_hides_the_spans_both_sides_share_with_the_same_random_numbers(
     )
 
 
-def test_placeholder_rate_zero_leaves_every_epoch_as_it_was():
+def test_placeholder_rate_zero_draws_nothing_so_older_runs_see_their_epochs():
     pairs = [("Tom is 30.", "Tom a 30 ans."), ("Hello Priya.", "Bonjour Priya.")] * 50
-    rates = TransformRates(copy=0.3, concat=0.1)
-    assert transformed_epoch(pairs, rates, 1, 0) == transformed_epoch(pairs, rates, 1, 0)
+    off, _ = transformed_epoch(pairs, TransformRates(copy=0.3, concat=0.1), 1, 0)
+    tiny, _ = transformed_epoch(
+        pairs, TransformRates(copy=0.3, concat=0.1, placeholder=1e-12), 1, 0
+    )
+    assert not any("⦅" in source for source, _ in tiny)  # a rate that never hides anything...
+    assert off != tiny  # ...still draws, so 0 must not: its epochs are those before the option
     hidden, _ = transformed_epoch(pairs, TransformRates(placeholder=1.0), 1, 0)
     assert all("⦅" in source and "Tom" not in source for source, _ in hidden[::2])
 

@@ -306,33 +306,23 @@ def test_given_vocabulary_and_validation_files(cli, tmp_path, tiny_corpus, tiny_
     assert (output / "joint.model").read_bytes() == (tiny_vocab / "joint.model").read_bytes()
 
 
-def test_torchrun_two_cpu_processes_write_one_model_directory(tmp_path, tiny_corpus):
+def _torchrun_train(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`nmtcli train ARGS` under torchrun with two CPU processes, one thread each."""
     torchrun = Path(sys.executable).with_name("torchrun")
-    output = tmp_path / "runs" / "ddp"
-    done = subprocess.run(
-        [
-            str(torchrun),
-            "--nproc-per-node",
-            "2",
-            "-m",
-            "nmtcli",
-            "train",
-            str(tiny_corpus),
-            "-o",
-            str(output),
-            *TINY_TRAIN_ARGS,
-            *TINY_MODELS["rnn"],
-            "--max-steps",
-            "20",
-            "--valid-every",
-            "10",
-        ],
+    return subprocess.run(
+        [str(torchrun), "--nproc-per-node", "2", "-m", "nmtcli", "train", *args],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=cwd,
         timeout=300,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
+
+
+def test_torchrun_two_cpu_processes_write_one_model_directory(tmp_path, tiny_corpus):
+    output = tmp_path / "runs" / "ddp"
+    args = [*TINY_TRAIN_ARGS, *TINY_MODELS["rnn"], "--max-steps", "20", "--valid-every", "10"]
+    done = _torchrun_train(tmp_path, str(tiny_corpus), "-o", str(output), *args)
     assert done.returncode == 0, done.stderr
     assert "× 2 processes" in done.stderr
     assert done.stderr.count("validation at step 10") == 1  # rank 0 alone reports
@@ -344,29 +334,10 @@ def test_torchrun_two_cpu_processes_write_one_model_directory(tmp_path, tiny_cor
 
 @pytest.mark.parametrize("trained_model", ["transformer"], indirect=True)
 def test_torchrun_fine_tunes_with_the_linear_decay(tmp_path, tiny_corpus, trained_model):
-    torchrun = Path(sys.executable).with_name("torchrun")
     output = tmp_path / "child"
-    command = [str(torchrun), "--nproc-per-node", "2", "-m", "nmtcli", "train", str(tiny_corpus)]
     args = ["-o", str(output), "--init-from", str(trained_model), "--max-time", "40s"]
-    done = subprocess.run(
-        [
-            *command,
-            *args,
-            "--valid-every",
-            "5",
-            "--batch-tokens",
-            "600",
-            "--max-steps",
-            "15",
-            "--warmup",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+    limits = ["--valid-every", "5", "--batch-tokens", "600", "--max-steps", "15", "--warmup", "0"]
+    done = _torchrun_train(tmp_path, str(tiny_corpus), *args, *limits)
     assert done.returncode == 0, done.stderr
     config = json.loads((output / "config.json").read_text())
     assert config["train"]["scheduler"] == "linear" and config["lineage"]

@@ -155,7 +155,8 @@ class Trainer:
             ) from None
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
-        lr = self._lr(self.progress.step + 1, self._run_done())
+        self._update_run_done()
+        lr = self._lr(self.progress.step + 1)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.scaler.step(self.optimizer)
@@ -179,8 +180,8 @@ class Trainer:
             f"{kept}; try a lower --lr or --clip-norm"
         )
 
-    def _lr(self, step: int | None = None, done: float | None = None) -> float:
-        """The learning rate for `step` (default: the current one) with `done` of the run behind."""
+    def _lr(self, step: int | None = None) -> float:
+        """The learning rate for `step` (default: the current one)."""
         config, defaults = self.config, self.defaults
         return learning_rate(
             config.schedule(defaults),
@@ -189,19 +190,17 @@ class Trainer:
             config.warmup_steps(defaults),
             self.progress.reductions,
             config.plateau_factor,
-            self.progress.run_done if done is None else done,
+            self.progress.run_done,
         )
 
-    def _run_done(self) -> float:
-        """The share of the run behind it, for the `linear` decay (rank 0's clock decides)."""
+    def _update_run_done(self) -> None:
+        """Bring the share of the run behind it up to now (the `linear` decay; rank 0's clock)."""
         if self.config.schedule(self.defaults) != "linear":
-            return 0.0
+            return
         shares = [share for share, _ in self._limits(time_from=self.done_at_start)]
-        done = self.dist.broadcast_float(
+        self.progress.run_done = self.dist.broadcast_float(
             min(max(shares, default=0.0), 1.0) if self.dist.is_main else None
         )
-        self.progress.run_done = done
-        return done
 
     def _limits(self, time_from: float = 0.0) -> list[tuple[float, float]]:
         """(fraction done, seconds left) for each stopping limit, at this run's pace.

@@ -12,9 +12,10 @@ of the pairs (its rate) into such a pair, on both sides, before the epoch's batc
   script); a pair with nothing to replace gets one inserted (a name addressed, a trailing emoji);
 - concatenation: a share of the pairs is joined, two to six at a time, into multi-sentence
   examples;
-- placeholders: in a share of the pairs, every span the translator would hide
-  (`nmtcli.placeholders`) that both sides share is replaced on both by the same `⦅k⦆`, so the
-  model learns to carry `⦅k⦆` to where its span belongs.
+- placeholders: in a share of the pairs, every name, number or symbol both sides share (the
+  must-copy spans of `nmtcli.verbatim`, wider than what translation hides) is replaced on both
+  by the same `⦅k⦆` (`nmtcli.placeholders`), so the model learns to carry `⦅k⦆` to where its
+  span belongs.
 
 An epoch's variants are a pure function of (seed, epoch), so a resumed run sees exactly what an
 uninterrupted one would have. Validation data is never transformed.
