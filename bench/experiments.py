@@ -1,17 +1,19 @@
 """The bottleneck experiment: fixed context vs attention vs Transformer, by sentence length.
 
-Usage: python -m bench.experiments [--budget 5m] [--parts toy,multi30k] [--threads 1] [--cpus 0]
+Usage: python -m bench.experiments [--budget 10m] [--parts multi30k] [--seeds 1,2,3] [--cpus 0,1]
                                    [--output docs/experiments.md]
        python -m bench.experiments --parts copy,reverse,exposure [--lab-budget 2m]
                                    [--seeds 1,2,3] [--lab-cpus 0,1]   (bench.lab: its own block)
 
 For each part, trains `rnn --attention none`, `rnn --attention bahdanau`, `rnn --attention
-general` and a Transformer of comparable size for the same wall-clock budget, then compares them
-per source-length bucket with `nmtcli compare` (table, chart and a PNG plot), shows each
-attention model's heatmap for one long test sentence, and reports training time and tokens/s.
+general` and a Transformer of comparable size for the same wall-clock budget, once per seed
+(one run per CPU of `--cpus`, one thread each), then evaluates every run per source-length
+bucket (beam 5) and reports BLEU by length as mean ± sd over seeds (table and PNG plot), each
+attention model's heatmap for one long test sentence (seed 1), and training steps and tokens/s.
 Everything it reports comes from the commands it prints; it writes the Markdown document.
 
-- toy: `nmtcli toy reverse` with sources of 5–50 symbols (20,000 training pairs, 500 test pairs).
+- toy: `nmtcli toy reverse` with sources of 5–50 symbols (the laboratory's reverse data:
+  20,000 training pairs, 500 test pairs), default settings (the laboratory chooses them).
 - multi30k: Multi30k En→De (select on val, report on test_2016_flickr).
 """
 
@@ -20,13 +22,26 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import shlex
+import statistics
 import subprocess
 from pathlib import Path
 
 from bench.common import MULTI30K, REPO, WORK, machine, nmtcli, read_metrics, table
-from bench.lab import END, FAMILIES, LAB_PARTS, START, replace_block, write_lab
+from bench.lab import (
+    END,
+    FAMILIES,
+    LAB_PARTS,
+    START,
+    Pool,
+    evaluations,
+    kind,
+    length_table,
+    mean_sd,
+    plot,
+    replace_block,
+    task_data,
+    write_lab,
+)
 
 MODELS = FAMILIES  # the laboratory's four model families (bench.lab)
 # Comparable parameter counts: toy about 0.7–1.4M (RNN 256 units, Transformer 3+3 layers of 128),
@@ -53,240 +68,159 @@ SIZES = {
 }
 
 
-class Lab:
-    """Runs commands (pinned and threaded as asked), remembering them for the document."""
-
-    def __init__(self, threads: int | None, cpus: str | None) -> None:
-        self.env = {**os.environ}
-        if threads:
-            self.env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-        self.prefix = ["taskset", "-c", cpus] if cpus else []
-        self.commands: list[str] = []
-
-    @staticmethod
-    def shown(args: list[str]) -> str:
-        """The command line as the document shows it (paths relative to the repository)."""
-        return " ".join(shlex.quote(str(a)) for a in ["nmtcli", *args]).replace(f"{REPO}/", "")
-
-    def run(
-        self, args: list[str], stdout: Path | None = None, record: bool = True, **extra_env: str
-    ) -> str:
-        """Run nmtcli with `args`; return its stdout (also written to `stdout` if given)."""
-        command = [*self.prefix, nmtcli(), *args]
-        shown = self.shown(args)
-        if record:
-            self.commands.append(shown + (f" > {stdout.name}" if stdout else ""))
-        print("$", shown, flush=True)
-        done = subprocess.run(
-            command, capture_output=True, text=True, cwd=REPO, env=self.env | extra_env
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{shown} failed:\n{done.stderr[-3000:]}")
-        if stdout is not None:
-            stdout.write_text(done.stdout, encoding="utf-8")
-        return done.stdout
+def toy_data(pool: Pool) -> tuple[list[str], list[str], Path]:
+    """Training options, test-set arguments and test file of the reverse task (5–50 symbols)."""
+    root = task_data(pool, "reverse")
+    data = [str(root / "train.tsv"), "--valid", str(root / "valid.tsv")]
+    data += ["--vocab-size", "40", "--valid-bleu-sentences", "300"]
+    return data, [str(root / "test.tsv")], root / "test.tsv"
 
 
-def toy_data(lab: Lab, root: Path) -> tuple[list[str], Path, Path | None]:
-    """Training and test corpora for the reverse task (sources of 5–50 symbols)."""
-    common = ["--min-len", "5", "--max-len", "50", "--vocab-size", "30"]
-    lab.run(
-        ["toy", "reverse", "--size", "20000", "--seed", "1", *common], stdout=root / "train.tsv"
-    )
-    lab.run(["toy", "reverse", "--size", "1000", "--seed", "2", *common], stdout=root / "valid.tsv")
-    lab.run(["toy", "reverse", "--size", "500", "--seed", "3", *common], stdout=root / "test.tsv")
-    data = [
-        str(root / "train.tsv"),
-        "--valid",
-        str(root / "valid.tsv"),
-        "--vocab-size",
-        "40",
-        "--valid-bleu-sentences",
-        "300",
-    ]
-    return data, root / "test.tsv", None
-
-
-def multi30k_data(root: Path) -> tuple[list[str], Path, Path]:
-    """Multi30k En→De training/validation options and the test_2016_flickr files."""
+def multi30k_data(root: Path) -> tuple[list[str], list[str], Path]:
+    """Multi30k En→De training/validation options, test-set arguments and test source."""
     test_src, test_ref = root / "test_2016_flickr.en", root / "test_2016_flickr.de"
     for path, name in ((test_src, "en"), (test_ref, "de")):
         with gzip.open(MULTI30K / f"test_2016_flickr.{name}.gz", "rt", encoding="utf-8") as handle:
             path.write_text(handle.read(), encoding="utf-8")
     data = [
-        "--src-file",
-        str(MULTI30K / "train.en.gz"),
-        "--tgt-file",
-        str(MULTI30K / "train.de.gz"),
-        "--valid-src-file",
-        str(MULTI30K / "val.en.gz"),
-        "--valid-tgt-file",
-        str(MULTI30K / "val.de.gz"),
-        "--vocab-size",
-        "8000",
-        "--valid-bleu-sentences",
-        "1014",
+        *("--src-file", str(MULTI30K / "train.en.gz"), "--tgt-file", str(MULTI30K / "train.de.gz")),
+        *("--valid-src-file", str(MULTI30K / "val.en.gz")),
+        *("--valid-tgt-file", str(MULTI30K / "val.de.gz")),
+        *("--vocab-size", "8000", "--valid-bleu-sentences", "1014"),
     ]
-    return data, test_src, test_ref
+    return data, ["--src-file", str(test_src), "--ref-file", str(test_ref)], test_src
 
 
-def train_models(lab: Lab, part: str, data: list[str], root: Path, budget: str) -> dict[str, Path]:
-    """Train the four models with the same budget; reuse finished ones."""
-    models = {}
+def train_models(
+    pool: Pool, part: str, data: list[str], root: Path, budget: str, seeds: list[int]
+) -> dict[str, list[Path]]:
+    """Each model's runs, one per seed, all with the same budget; finished ones are reused."""
+    runs, models = {}, {}
     for name, arch in MODELS.items():
-        output = root / name
-        size = SIZES[part]["transformer" if name == "transformer" else "rnn"]
-        args = [
-            "train",
-            *data,
-            "-o",
-            str(output),
-            "--force",
-            *arch,
-            *size,
-            "--max-time",
-            budget,
-            "--max-epochs",
-            "1000",
-            "--patience",
-            "0",
-            "--log-every",
-            "60",
-            "--seed",
-            "1",
-            "--no-transforms",  # the laboratory compares architectures on the data as it is
-        ]
-        if (output / "model.safetensors").is_file():
-            lab.commands.append(lab.shown(args) + "   # (trained by an earlier run, reused)")
-        else:
-            lab.run(args)
-        models[name] = output
+        models[name] = [root / f"{name}.s{seed}" for seed in seeds]
+        for seed, output in zip(seeds, models[name]):
+            runs[output] = [
+                *("train", *data, "-o", str(output), "--force", *arch, *SIZES[part][kind(name)]),
+                *("--max-time", budget, "--max-epochs", "1000", "--patience", "0"),
+                *("--log-every", "60", "--seed", str(seed)),
+                "--no-transforms",  # the laboratory compares architectures on the data as it is
+            ]
+    pool.train_all(runs)
     return models
 
 
-def training_rows(models: dict[str, Path]) -> list[list[str]]:
-    """Parameters, steps, time and throughput of each model."""
+def training_rows(models: dict[str, list[Path]]) -> list[list[str]]:
+    """Parameters, and steps, epochs, time, throughput and best validation BLEU (mean ± sd)."""
     rows = []
-    for name, path in models.items():
-        records = read_metrics(path)
-        last, best = records[-1], max(records, key=lambda r: r["valid_bleu"])
-        info = json.loads(
-            subprocess.run(
-                [nmtcli(), "info", str(path), "-f", "json"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
+    for name, paths in models.items():
+        info = subprocess.run(
+            [nmtcli(), "info", str(paths[0]), "-f", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
-        rate = last["tokens"] / max(last["train_seconds"], 1e-9)
+        lasts = [read_metrics(path)[-1] for path in paths]
+        bests = [max(r["valid_bleu"] for r in read_metrics(path)) for path in paths]
         rows.append(
             [
                 name,
-                f"{info['parameters']:,}",
-                f"{last['step']:,}",
-                f"{last['epoch']:.1f}",
-                f"{last['train_seconds'] / 60:.1f} min",
-                f"{rate:,.0f}",
-                f"{best['valid_bleu']:.1f} (step {best['step']:,})",
+                f"{json.loads(info.stdout)['parameters']:,}",
+                f"{statistics.mean(r['step'] for r in lasts):,.0f}",
+                mean_sd([r["epoch"] for r in lasts]),
+                f"{statistics.mean(r['train_seconds'] for r in lasts) / 60:.1f} min",
+                f"{statistics.mean(r['tokens'] / r['train_seconds'] for r in lasts):,.0f}",
+                mean_sd(bests),
             ]
         )
     return rows
 
 
-def long_example(test: Path, ref: Path | None) -> tuple[str, str]:
+def long_example(test: Path) -> tuple[str, str]:
     """The longest test source (and its reference) for the heatmaps."""
-    if ref is None:
-        pairs = [line.split("\t") for line in test.read_text(encoding="utf-8").splitlines()]
-    else:
-        pairs = list(
-            zip(
-                test.read_text(encoding="utf-8").splitlines(),
-                ref.read_text(encoding="utf-8").splitlines(),
-            )
-        )
-    source, reference = max(pairs, key=lambda p: len(p[0].split()))
-    return source, reference
+    if test.suffix == ".tsv":
+        lines = test.read_text(encoding="utf-8").splitlines()
+        pairs = [tuple(line.split("\t")[:2]) for line in lines]
+    else:  # a source file beside its reference (`.en` and `.de`)
+        sources = test.read_text(encoding="utf-8").splitlines()
+        references = test.with_suffix(".de").read_text(encoding="utf-8").splitlines()
+        pairs = list(zip(sources, references))
+    return max(pairs, key=lambda p: len(p[0].split()))
 
 
-def part_section(lab: Lab, part: str, budget: str, docs: Path) -> str:
-    """Train, compare and describe one part; return its Markdown."""
+def part_section(
+    pool: Pool, part: str, budget: str, seeds: list[int], docs: Path
+) -> tuple[str, float]:
+    """Train, evaluate and describe one part; its Markdown and its one-core CPU seconds."""
+    start = pool.busy
     root = WORK / "experiments" / part
     root.mkdir(parents=True, exist_ok=True)
-    data, test, ref = toy_data(lab, root) if part == "toy" else multi30k_data(root)
-    models = train_models(lab, part, data, root, budget)
-    plot = docs / "img" / f"experiment-{part}-bleu.png"
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    test_args = [str(test)] if ref is None else ["--src-file", str(test), "--ref-file", str(ref)]
-    model_args = [a for path in models.values() for a in ("-m", str(path))]
-    width = "10" if part == "toy" else "5"
-    compare = lab.run(
+    data, test_args, test = toy_data(pool) if part == "toy" else multi30k_data(root)
+    models = train_models(pool, part, data, root, budget, seeds)
+    width, top = ("10", "50") if part == "toy" else ("5", "25")
+    buckets = ["--bucket-width", width, "--bucket-max", top]
+    reports = evaluations(pool, test_args, models, buckets)
+    image = docs / "img" / f"experiment-{part}-bleu.png"
+    unit = "symbols" if part == "toy" else "words"
+    plot(
+        reports,
+        f"{part}: BLEU by source length ({len(seeds)} seeds)",
+        image,
+        unit,
+        102 if part == "toy" else 30,
+    )
+    _, bleu = length_table(reports, "bleu", 1.0)
+    source, reference = long_example(test)
+    attention = [name for name in models if name != "rnn-none"]
+    shown = pool.run_all(
         [
-            "compare",
-            *model_args,
-            *test_args,
-            "--bucket-width",
-            width,
-            "--bucket-max",
-            "50" if part == "toy" else "25",
-            "-k",
-            "5",
-            "--plot",
-            str(plot),
+            (
+                [
+                    *("attention", "-m", str(models[name][0]), source, reference),
+                    "--attention-level",
+                    "word",
+                ],
+                None,
+            )
+            for name in attention
         ],
         NO_COLOR="1",
-        COLUMNS="100",
+        COLUMNS="160",
     )
-    source, reference = long_example(test, ref)
-    heatmaps = []
-    for name, path in models.items():
-        if name == "rnn-none":
-            continue
-        shown = lab.run(
-            ["attention", "-m", str(path), source, reference, "--attention-level", "word"],
-            NO_COLOR="1",
-            COLUMNS="160",
-        )
-        heatmaps.append(
-            f"**{name}** (forced decoding of the reference):\n\n```\n{shown.rstrip()}\n```\n"
-        )
-    rows = training_rows(models)
+    heatmaps = [
+        f"**{name}** (seed {seeds[0]}, forced decoding of the reference):\n\n```\n{text.rstrip()}\n```\n"
+        for name, text in zip(attention, shown)
+    ]
     title = (
         "Toy task: reversing 5–50 symbols" if part == "toy" else "Multi30k En→De (test_2016_flickr)"
     )
-    return "\n".join(
+    headers = ["model", "parameters", "steps", "epochs", "training time", "target tokens/s"]
+    text = "\n".join(
         [
             f"## {title}\n",
-            f"Each model trained for {budget} of wall-clock time ({machine()}; "
-            f"{lab.env.get('OMP_NUM_THREADS', 'default')} thread(s)), then translated the test set with beam 5.\n",
-            table(
-                [
-                    "model",
-                    "parameters",
-                    "steps",
-                    "epochs",
-                    "training time",
-                    "target tokens/s",
-                    "best val BLEU",
-                ],
-                rows,
-            ),
+            f"Each model trained for {budget} of wall-clock time on one core ({machine()}; one "
+            f"thread), once per seed ({', '.join(map(str, seeds))}), then translated the test set "
+            "with beam 5. Steps, time and tokens/s are means over seeds; the rest mean ± sd.\n",
+            table([*headers, "best val BLEU"], training_rows(models)),
             "",
             "### BLEU by source length\n",
-            f"![BLEU by source length]({plot.relative_to(docs)})\n",
-            "```\n" + compare.rstrip() + "\n```\n",
+            f"![BLEU by source length]({image.relative_to(docs)})\n",
+            f"Test BLEU (beam 5) by source length ({unit}), mean ± sd over seeds:\n",
+            bleu,
+            "",
             "### Where each model looks on the longest test sentence\n",
             *heatmaps,
         ]
     )
+    return text, pool.busy - start
 
 
 def main() -> None:
     """Run the experiment and write the document."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--budget", default="5m", help="training time per model")
-    parser.add_argument("--parts", default="toy,multi30k")
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--cpus")
+    parser.add_argument("--budget", default="10m", help="training time per model")
+    parser.add_argument("--parts", default="multi30k")
+    parser.add_argument("--seeds", default="1,2,3", help="seeds of each model")
+    parser.add_argument("--cpus", default="0", help="CPUs for the runs, one run (one thread) each")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "experiments.md")
     parser.add_argument(
         "--notes",
@@ -294,7 +228,6 @@ def main() -> None:
         help="Markdown to include after the introduction (the reading of the results)",
     )
     parser.add_argument("--lab-budget", default="2m", help="training time per laboratory run")
-    parser.add_argument("--seeds", default="1,2,3", help="seeds of each laboratory model")
     parser.add_argument("--lab-cpus", default="0", help="CPUs for laboratory runs, one run each")
     parser.add_argument("--lab-notes", type=Path, default=REPO / "bench" / "lab_notes.md")
     args = parser.parse_args()
@@ -307,21 +240,25 @@ def main() -> None:
         if len(laboratory) == len(parts):
             return
         parts = [p for p in parts if p not in LAB_PARTS]
-    lab = Lab(args.threads, args.cpus)
-    sections = [part_section(lab, part, args.budget, args.output.parent) for part in parts]
+    pool = Pool(args.cpus.split(","))
+    seeds = [int(s) for s in args.seeds.split(",")]
+    sections, spent = [], []
+    for part in parts:
+        text, seconds = part_section(pool, part, args.budget, seeds, args.output.parent)
+        sections.append(text)
+        spent.append(f"{part} {seconds / 60:.0f} min")
+    command = f"python -m bench.experiments --budget {args.budget} --parts {','.join(parts)}"
+    command += f" --seeds {args.seeds} --cpus {args.cpus}"
     intro = (
         "# The bottleneck experiment\n\n"
         "Sutskever et al. (2014) squeeze the whole source into the encoder's final state; Bahdanau "
         "et al. (2014, Figure 2) showed that this fixed-length context vector hurts long sentences "
         "and that attention removes the bottleneck. This document reproduces that shape with nmtcli "
         "and adds a Transformer. Generated by:\n\n"
-        f"```\npython -m bench.experiments --budget {args.budget} --parts {args.parts}"
-        + (f" --threads {args.threads}" if args.threads else "")
-        + (f" --cpus {args.cpus}" if args.cpus else "")
-        + (f" --notes {args.notes}" if args.notes else "")
-        + "\n```\n"
+        f"```\n{command}" + (f" --notes {args.notes}" if args.notes else "") + "\n```\n\n"
+        f"CPU time on one core (training, translation and scoring): {', '.join(spent)}.\n"
     )
-    commands = "## Commands\n\n```\n" + "\n".join(lab.commands) + "\n```\n"
+    commands = "## Commands\n\n```\n" + "\n".join(pool.commands) + "\n```\n"
     notes = [args.notes.read_text(encoding="utf-8")] if args.notes else []
     document = "\n".join([intro, *notes, *sections, commands])
     old = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""

@@ -79,7 +79,7 @@ class Pool:
     commands: list[str] = field(default_factory=list)
     busy: float = 0.0  # seconds of one-core work: each job's duration, reused runs' training
 
-    def run_all(self, jobs: list[tuple[list[str], Path | None]]) -> list[str]:
+    def run_all(self, jobs: list[tuple[list[str], Path | None]], **extra_env: str) -> list[str]:
         """Run (arguments, stdout file) jobs in parallel; their stdouts, in order."""
         free: queue.Queue[str] = queue.Queue()
         lock = threading.Lock()
@@ -90,7 +90,7 @@ class Pool:
             args, out = job
             cpu = free.get()
             try:
-                env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+                env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} | extra_env
                 print("$", shown(args), flush=True)
                 started = time.perf_counter()
                 done = subprocess.run(
@@ -239,24 +239,12 @@ def mean_sd(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {sd:.1f}"
 
 
-def evaluations(pool: Pool, root: Path, paths: dict[str, list[Path]]) -> dict[str, list[dict]]:
-    """Test-set reports (beam 5, by source length) of every run."""
+def evaluations(
+    pool: Pool, test: list[str], paths: dict[str, list[Path]], buckets: list[str] = BUCKETS
+) -> dict[str, list[dict]]:
+    """Test-set reports (beam 5, by source length) of every run; `test` names the test set."""
     jobs = [
-        (
-            [
-                "evaluate",
-                "-m",
-                str(p),
-                str(root / "test.tsv"),
-                "-k",
-                "5",
-                "--by-length",
-                *BUCKETS,
-                "-f",
-                "json",
-            ],
-            None,
-        )
+        (["evaluate", "-m", str(p), *test, "-k", "5", "--by-length", *buckets, "-f", "json"], None)
         for runs in paths.values()
         for p in runs
     ]
@@ -278,7 +266,9 @@ def length_table(
     return labels, table(["model", *labels, "all"], rows)
 
 
-def plot(reports: dict[str, list[dict]], title: str, path: Path) -> None:
+def plot(
+    reports: dict[str, list[dict]], title: str, path: Path, unit: str = "symbols", top: float = 102
+) -> None:
     """BLEU by source length, mean with error bars (sd) over seeds, one line per family."""
     import matplotlib
 
@@ -293,7 +283,7 @@ def plot(reports: dict[str, list[dict]], title: str, path: Path) -> None:
         sds = [statistics.stdev(v) if len(v) > 1 else 0 for v in values]
         axes.errorbar(labels, means, yerr=sds, marker="o", capsize=3, label=family)
     axes.set(
-        title=title, xlabel="source length (symbols)", ylabel="test BLEU (beam 5)", ylim=(0, 102)
+        title=title, xlabel=f"source length ({unit})", ylabel="test BLEU (beam 5)", ylim=(0, top)
     )
     axes.legend()
     axes.grid(alpha=0.3)
@@ -308,7 +298,7 @@ def task_section(
 ) -> str:
     """Train and evaluate every family on `task`; its Markdown."""
     paths = seeded(pool, task, chosen, seeds, budget)
-    reports = evaluations(pool, ROOT / task, paths)
+    reports = evaluations(pool, [str(ROOT / task / "test.tsv")], paths)
     image = docs / "img" / f"lab-{task}-bleu.png"
     plot(reports, f"{task}: BLEU by source length ({len(seeds)} seeds)", image)
     _, bleu = length_table(reports, "bleu", 1.0)
