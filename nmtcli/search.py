@@ -227,13 +227,17 @@ def beam_search(
     state = model.init_state(memory)
     search = _BeamState.start(size, beam, device, length_limits(batch, options), tracer)
     for step in range(int(search.limits.max()) + 1):
-        out = model.decode_step(search.prev, state, memory, options.need_attention)
+        # Unpacked at once, so that the previous step's cache is freed before the reorder below
+        # copies this one: two caches alive at the peak, not three.
+        log_probs, attention, state = model.decode_step(
+            search.prev, state, memory, options.need_attention
+        )
         row_limits = search.limits.repeat_interleave(beam)  # (R,)
-        log_probs = constrain(out.log_probs, step, row_limits, search.history, options)
-        rows = search.advance(log_probs, out.attention, options, batch.src_mask)
+        log_probs = constrain(log_probs, step, row_limits, search.history, options)
+        rows = search.advance(log_probs, attention, options, batch.src_mask)
         if search.active.numel() == 0:
             break
-        state = model.reorder(out.state, rows)
+        state = model.reorder(state, rows)
         if search.dropped:
             memory = memory.select(rows)
     return [sorted(found, key=lambda h: -h.score)[: options.n_best] for found in search.finished]
