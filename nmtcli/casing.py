@@ -11,6 +11,11 @@ Casings (of one sentence):
   (`OK` or `USA` alone stay as typed: acronyms).
 - `title`: not `upper`, at least TITLE_CASE_WORDS words with letters, and each starts with an
   upper-case letter (a short `Thanks, Anna!` is not Title Case).
+- `lowered`: neither, and the first word is capitalised only because it opens the sentence: the
+  vocabulary cuts its lower-case form into fewer pieces (`Milk` is `▁M il k`, `milk` one piece),
+  so the model knows it better that way. The sentence is read with that word in lower case, and
+  the translation's first letter is capitalised (`milk, eggs.` → `lait, œufs.` → `Lait, œufs.`).
+  A name the vocabulary knows capitalised (`Tom`) stays as typed.
 - anything else is translated as typed.
 
 Words that keep their case in the sentence-case form: the pronoun `I` (and `I'm`, `I'll`), in
@@ -25,18 +30,24 @@ from collections.abc import Callable
 
 TITLE_CASE_WORDS = 3
 MIN_UPPER_LETTERS = 4
-UPPER, TITLE = "upper", "title"
+UPPER, TITLE, LOWERED = "upper", "title", "lowered"
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 _PRONOUN = re.compile(r"^i(?=$|['’])", re.IGNORECASE)  # I, I'm, I'll, I’d
 
 
-def casing(sentence: str) -> str | None:
-    """`upper`, `title` or None: how `sentence` is cased (the rule in the module docstring)."""
+def casing(sentence: str, pieces: Callable[[str], int] | None = None) -> str | None:
+    """`upper`, `title`, `lowered` or None: how `sentence` is cased (the module docstring).
+
+    Args:
+        pieces: the source vocabulary's piece count of a word; without it, never `lowered`.
+    """
     cased = [character for character in sentence if character.isupper() or character.islower()]
     if len(cased) >= MIN_UPPER_LETTERS and all(character.isupper() for character in cased):
         return UPPER
-    return TITLE if capitalised_throughout(sentence.split()) else None
+    if capitalised_throughout(sentence.split()):
+        return TITLE
+    return LOWERED if pieces is not None and _reads_better_lowered(sentence, pieces) else None
 
 
 def capitalised_throughout(words: list[str]) -> bool:
@@ -57,6 +68,8 @@ def sentence_case(
     """
     if kind is None:
         return sentence
+    if kind == LOWERED:
+        return sentence[0].lower() + sentence[1:]
     words = sentence.split(" ")
     if kind == UPPER:
         words = [_LETTERS.sub(lambda m: _seen_form(m.group(), is_whole_piece), w) for w in words]
@@ -72,7 +85,20 @@ def restore(translation: str, kind: str | None) -> str:
         return translation.upper()
     if kind == TITLE:
         return " ".join(_capitalise_first(word) for word in translation.split(" "))
+    if kind == LOWERED and translation[:1].isalpha():  # not `3 pommes` → `3 Pommes`
+        return translation[0].upper() + translation[1:]
     return translation
+
+
+def _reads_better_lowered(sentence: str, pieces: Callable[[str], int]) -> bool:
+    """Whether `sentence` opens as `lowered` says (the module docstring)."""
+    opening = _LETTERS.match(sentence)
+    if opening is None or sentence[opening.end() : opening.end() + 1] in ("'", "’", "-"):
+        return False  # not a letter first; or `Don't`, `Jean-Pierre`: left as typed
+    word = opening.group()
+    if len(word) < 2 or not word[0].isupper() or not word[1:].islower():
+        return False
+    return pieces(word.lower()) == 1 < pieces(word)
 
 
 def _seen_form(letters: str, is_whole_piece: Callable[[str], bool]) -> str:

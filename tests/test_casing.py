@@ -1,10 +1,11 @@
-"""Input casing: ALL CAPS and Title Case are read in sentence case and answered in kind."""
+"""Input casing: ALL CAPS and Title Case are read in sentence case and answered in kind; a first
+word the vocabulary knows better in lower case is read so."""
 
 from __future__ import annotations
 
 import pytest
 
-from nmtcli.casing import TITLE, UPPER, casing, restore, sentence_case
+from nmtcli.casing import LOWERED, TITLE, UPPER, casing, restore, sentence_case
 from nmtcli.decoding import SearchOptions
 from nmtcli.translator import Translator
 
@@ -51,6 +52,33 @@ def test_all_caps_words_the_vocabulary_knows_only_capitalised_stay_capitalised()
     pieces = {"Paris", "Monday", "love", "Love", "i"}
     read = sentence_case("I LOVE PARIS ON MONDAY.", UPPER, pieces.__contains__)
     assert read == "I love Paris on Monday."
+
+
+PIECES = {"milk": 1, "Milk": 3, "tom": 2, "Tom": 1, "portugal": 3, "Portugal": 4, "don": 1}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ("Milk, eggs and bread.", LOWERED),  # only `milk` is one piece
+        ("Tom is here.", None),  # the vocabulary knows the name capitalised
+        ("Portugal is warm.", None),  # fewer pieces in lower case, but not one: a name, kept
+        ("Don't go.", None),  # a contraction is left as typed
+        ("milk, eggs.", None),
+        ("MILK, EGGS AND BREAD.", UPPER),
+        ("«Milk», she said.", None),  # not a letter first
+    ],
+)
+def test_a_first_word_known_only_in_lower_case_is_read_in_lower_case(sentence, kind):
+    assert casing(sentence, lambda word: PIECES.get(word, 9)) == kind
+    assert casing(sentence) == (None if kind == LOWERED else kind)  # no vocabulary: never
+
+
+def test_a_lowered_sentence_is_answered_with_a_capital_first_letter():
+    assert sentence_case("Milk, eggs and bread.", LOWERED) == "milk, eggs and bread."
+    assert restore("lait, œufs et pain.", LOWERED) == "Lait, œufs et pain."
+    assert restore("3 litres de lait.", LOWERED) == "3 litres de lait."  # no letter first: as is
+    assert restore("", LOWERED) == ""
 
 
 def test_restore_gives_the_translation_its_source_casing():
