@@ -125,14 +125,20 @@ def training_rows(models: dict[str, list[Path]]) -> list[list[str]]:
             [
                 name,
                 f"{json.loads(info.stdout)['parameters']:,}",
-                f"{statistics.mean(r['step'] for r in lasts):,.0f}",
+                _spread([r["step"] for r in lasts]),
                 mean_sd([r["epoch"] for r in lasts]),
                 f"{statistics.mean(r['train_seconds'] for r in lasts) / 60:.1f} min",
-                f"{statistics.mean(r['tokens'] / r['train_seconds'] for r in lasts):,.0f}",
+                _spread([r["tokens"] / r["train_seconds"] for r in lasts]),
                 mean_sd(bests),
             ]
         )
     return rows
+
+
+def _spread(values: list[float]) -> str:
+    """`mean ± sd` of large per-seed counts, as whole numbers."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):,.0f} ± {sd:,.0f}"
 
 
 def long_example(test: Path) -> tuple[str, str]:
@@ -199,7 +205,7 @@ def part_section(
             f"## {title}\n",
             f"Each model trained for {budget} of wall-clock time on one core ({machine()}; one "
             f"thread), once per seed ({', '.join(map(str, seeds))}), then translated the test set "
-            "with beam 5. Steps, time and tokens/s are means over seeds; the rest mean ± sd.\n",
+            "with beam 5. Training time is the mean over seeds; the rest mean ± sd.\n",
             table([*headers, "best val BLEU"], training_rows(models)),
             "",
             "### BLEU by source length\n",
