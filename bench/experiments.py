@@ -68,16 +68,16 @@ SIZES = {
 }
 
 
-def toy_data(pool: Pool) -> tuple[list[str], list[str], Path]:
-    """Training options, test-set arguments and test file of the reverse task (5–50 symbols)."""
+def toy_data(pool: Pool) -> tuple[list[str], list[str], tuple[Path, Path | None]]:
+    """Training options, test-set arguments and test files of the reverse task (5–50 symbols)."""
     root = task_data(pool, "reverse")
     data = [str(root / "train.tsv"), "--valid", str(root / "valid.tsv")]
     data += ["--vocab-size", "40", "--valid-bleu-sentences", "300"]
-    return data, [str(root / "test.tsv")], root / "test.tsv"
+    return data, [str(root / "test.tsv")], (root / "test.tsv", None)
 
 
-def multi30k_data(root: Path) -> tuple[list[str], list[str], Path]:
-    """Multi30k En→De training/validation options, test-set arguments and test source."""
+def multi30k_data(root: Path) -> tuple[list[str], list[str], tuple[Path, Path | None]]:
+    """Multi30k En→De training/validation options, test-set arguments and test files."""
     test_src, test_ref = root / "test_2016_flickr.en", root / "test_2016_flickr.de"
     for path, name in ((test_src, "en"), (test_ref, "de")):
         with gzip.open(MULTI30K / f"test_2016_flickr.{name}.gz", "rt", encoding="utf-8") as handle:
@@ -88,7 +88,7 @@ def multi30k_data(root: Path) -> tuple[list[str], list[str], Path]:
         *("--valid-tgt-file", str(MULTI30K / "val.de.gz")),
         *("--vocab-size", "8000", "--valid-bleu-sentences", "1014"),
     ]
-    return data, ["--src-file", str(test_src), "--ref-file", str(test_ref)], test_src
+    return data, ["--src-file", str(test_src), "--ref-file", str(test_ref)], (test_src, test_ref)
 
 
 def train_models(
@@ -141,15 +141,13 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.mean(values):,.0f} ± {sd:,.0f}"
 
 
-def long_example(test: Path) -> tuple[str, str]:
-    """The longest test source (and its reference) for the heatmaps."""
-    if test.suffix == ".tsv":
-        lines = test.read_text(encoding="utf-8").splitlines()
+def long_example(test: Path, reference: Path | None) -> tuple[str, str]:
+    """The longest test source and its reference (a TSV, or a source and a reference file)."""
+    lines = test.read_text(encoding="utf-8").splitlines()
+    if reference is None:
         pairs = [tuple(line.split("\t")[:2]) for line in lines]
-    else:  # a source file beside its reference (`.en` and `.de`)
-        sources = test.read_text(encoding="utf-8").splitlines()
-        references = test.with_suffix(".de").read_text(encoding="utf-8").splitlines()
-        pairs = list(zip(sources, references))
+    else:
+        pairs = list(zip(lines, reference.read_text(encoding="utf-8").splitlines()))
     return max(pairs, key=lambda p: len(p[0].split()))
 
 
@@ -160,7 +158,7 @@ def part_section(
     start = pool.busy
     root = WORK / "experiments" / part
     root.mkdir(parents=True, exist_ok=True)
-    data, test_args, test = toy_data(pool) if part == "toy" else multi30k_data(root)
+    data, test_args, files = toy_data(pool) if part == "toy" else multi30k_data(root)
     models = train_models(pool, part, data, root, budget, seeds)
     width, top = ("10", "50") if part == "toy" else ("5", "25")
     buckets = ["--bucket-width", width, "--bucket-max", top]
@@ -175,7 +173,7 @@ def part_section(
         102 if part == "toy" else 30,
     )
     _, bleu = length_table(reports, "bleu", 1.0)
-    source, reference = long_example(test)
+    source, reference = long_example(*files)
     attention = [name for name in models if name != "rnn-none"]
     shown = pool.run_all(
         [

@@ -12,10 +12,10 @@ Casings (of one sentence):
 - `title`: not `upper`, at least TITLE_CASE_WORDS words with letters, and each starts with an
   upper-case letter (a short `Thanks, Anna!` is not Title Case).
 - `lowered`: neither, and the first word is capitalised only because it opens the sentence: the
-  vocabulary cuts its lower-case form into fewer pieces (`Milk` is `▁M il k`, `milk` one piece),
+  vocabulary holds it as one piece only in lower case (`Milk` is `▁M il k`, `milk` one piece),
   so the model knows it better that way. The sentence is read with that word in lower case, and
   the translation's first letter is capitalised (`milk, eggs.` → `lait, œufs.` → `Lait, œufs.`).
-  A name the vocabulary knows capitalised (`Tom`) stays as typed.
+  A name the vocabulary holds capitalised (`Tom`) or in neither form (`Portugal`) stays as typed.
 - anything else is translated as typed.
 
 Words that keep their case in the sentence-case form: the pronoun `I` (and `I'm`, `I'll`), in
@@ -36,18 +36,21 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 _PRONOUN = re.compile(r"^i(?=$|['’])", re.IGNORECASE)  # I, I'm, I'll, I’d
 
 
-def casing(sentence: str, pieces: Callable[[str], int] | None = None) -> str | None:
+def casing(sentence: str, is_whole_piece: Callable[[str], bool] | None = None) -> str | None:
     """`upper`, `title`, `lowered` or None: how `sentence` is cased (the module docstring).
 
     Args:
-        pieces: the source vocabulary's piece count of a word; without it, never `lowered`.
+        is_whole_piece: the source vocabulary's test (as for `sentence_case`); without it,
+            never `lowered`.
     """
     cased = [character for character in sentence if character.isupper() or character.islower()]
     if len(cased) >= MIN_UPPER_LETTERS and all(character.isupper() for character in cased):
         return UPPER
     if capitalised_throughout(sentence.split()):
         return TITLE
-    return LOWERED if pieces is not None and _reads_better_lowered(sentence, pieces) else None
+    if is_whole_piece is not None and _reads_better_lowered(sentence, is_whole_piece):
+        return LOWERED
+    return None
 
 
 def capitalised_throughout(words: list[str]) -> bool:
@@ -90,7 +93,7 @@ def restore(translation: str, kind: str | None) -> str:
     return translation
 
 
-def _reads_better_lowered(sentence: str, pieces: Callable[[str], int]) -> bool:
+def _reads_better_lowered(sentence: str, is_whole_piece: Callable[[str], bool]) -> bool:
     """Whether `sentence` opens as `lowered` says (the module docstring)."""
     opening = _LETTERS.match(sentence)
     if opening is None or sentence[opening.end() : opening.end() + 1] in ("'", "’", "-"):
@@ -98,7 +101,7 @@ def _reads_better_lowered(sentence: str, pieces: Callable[[str], int]) -> bool:
     word = opening.group()
     if len(word) < 2 or not word[0].isupper() or not word[1:].islower():
         return False
-    return pieces(word.lower()) == 1 < pieces(word)
+    return is_whole_piece(word.lower()) and not is_whole_piece(word)
 
 
 def _seen_form(letters: str, is_whole_piece: Callable[[str], bool]) -> str:

@@ -197,11 +197,10 @@ class Engine(ABC):
         iterator = iter(lines)
         hide = self.hides_spans(options)
         whole = self.vocabulary.src.is_whole_piece
-        count = self.vocabulary.src.piece_count
         while chunk := list(islice(iterator, chunk_size)):
             groups = sentences_of_lines(chunk, options.split, self.source_language)
             sentences = [s for group in groups for s in group]
-            kinds = [casing(s, count) if options.recase else None for s in sentences]
+            kinds = [casing(s, whole) if options.recase else None for s in sentences]
             read = [sentence_case(s, kind, whole) for s, kind in zip(sentences, kinds)]
             hidden = [protected_spans(text, whole) if hide else [] for text in read]
             masked = [mask(text, spans) for text, spans in zip(read, hidden)]

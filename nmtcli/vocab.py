@@ -70,11 +70,7 @@ class Tokenizer:
 
     def is_whole_piece(self, word: str) -> bool:
         """Whether `word` (as a word of its own) is one piece: one the vocabulary knows whole."""
-        return self.piece_count(word) == 1
-
-    def piece_count(self, word: str) -> int:
-        """How many pieces `word` (as a word of its own) is cut into."""
-        return len(self.processor.encode(word))
+        return len(self.processor.encode(word)) == 1
 
     def encode_many(self, texts: list[str]) -> list[list[int]]:
         """Token ids of many texts at once (SentencePiece batches them in C++)."""
