@@ -2,14 +2,13 @@
 
 Parts (each a section of docs/experiments.md, through `python -m bench.experiments --parts`):
 
-- tune: for each model family (RNN with no attention, Bahdanau or Luong `general` attention;
-  a Transformer) a small grid of learning rates (and, for the Transformer, warm-ups), each
-  trained once (seed 1) on the copy task for the budget; the setting with the best validation
-  BLEU is chosen. The copy task's validation set only: the test sets are never looked at.
-- copy, reverse: each family with its chosen setting, trained for the same wall-clock budget
-  with 3 seeds; test BLEU and exact match by source length (beam 5), mean ± sd over seeds.
-- exposure: exposure bias. The Bahdanau RNN on reverse, trained with teacher forcing 1.0
-  against scheduled sampling (a share of the decoder's inputs replaced by its own predictions),
+- copy, reverse: for each model family (RNN with no attention, Bahdanau or Luong `general`
+  attention; a Transformer) a small grid of learning rates (and, for the Transformer, warm-ups),
+  every setting trained with every seed for the same wall-clock budget; the setting with the best
+  mean validation BLEU on that task is chosen, and its runs give the task's test BLEU and exact
+  match by source length (beam 5), mean ± sd over seeds. The test sets are never used to choose.
+- exposure: exposure bias. The Bahdanau RNN on reverse (its setting chosen there), trained
+  with teacher forcing 1.0 against scheduled sampling (a share of the decoder's inputs replaced by its own predictions),
   3 seeds each; per output position, the accuracy of free-running greedy output against the
   teacher-forced accuracy on the same test pairs. The gap between the two is exposure bias:
   what the model gets right when fed the reference but wrong when fed its own output.
@@ -177,66 +176,58 @@ def best_valid(model: Path) -> tuple[float, int]:
     return max(r["valid_bleu"] for r in records), records[-1]["step"]
 
 
-def tune(pool: Pool, budget: str) -> tuple[dict[str, str], str]:
-    """Each family's chosen setting (by validation BLEU on copy), and the tuning section."""
-    root = task_data(pool, "copy")
+def tune(
+    pool: Pool, task: str, seeds: list[int], budget: str
+) -> tuple[dict[str, str], dict[str, list[Path]], str]:
+    """Each family's setting chosen on `task`'s validation set, its runs, and the tuning table.
+
+    Every setting of the grid is trained with every seed; the setting with the best mean
+    validation BLEU is chosen, and its runs are the ones the task's results come from.
+    """
+    root = task_data(pool, task)
     runs = {
-        (family, label): root / f"tune.{family}.{_slug(label)}"
+        (family, label, seed): root / f"tune.{family}.{_slug(label)}.s{seed}"
+        for seed in seeds  # seed-major: every setting sees the same machine load, seed by seed
         for family in FAMILIES
         for label in GRID[kind(family)]
     }
     pool.train_all(
         {
-            path: train_args(root, path, family, GRID[kind(family)][label], 1, budget)
-            for (family, label), path in runs.items()
+            path: train_args(root, path, family, GRID[kind(family)][label], seed, budget)
+            for (family, label, seed), path in runs.items()
         }
     )
-    chosen, rows = {}, []
+    chosen, paths, rows = {}, {}, []
     for family in FAMILIES:
-        scores = {label: best_valid(runs[family, label]) for label in GRID[kind(family)]}
-        chosen[family] = max(scores, key=lambda label: scores[label][0])
-        for label, (bleu, steps) in scores.items():
+        scores = {
+            label: [best_valid(runs[family, label, seed]) for seed in seeds]
+            for label in GRID[kind(family)]
+        }
+        chosen[family] = max(scores, key=lambda label: statistics.mean(b for b, _ in scores[label]))
+        paths[family] = [runs[family, chosen[family], seed] for seed in seeds]
+        for label, results in scores.items():
             mark = " **(chosen)**" if label == chosen[family] else ""
-            rows.append([family, label + mark, f"{steps:,}", f"{bleu:.1f}"])
+            updates = mean_sd([float(steps) for _, steps in results], digits=0)
+            rows.append([family, label + mark, updates, mean_sd([b for b, _ in results])])
     headers = ["model", "setting", "updates", "best validation BLEU"]
     text = (
-        "### Choosing each model's settings\n\n"
-        f"Each family tried the settings below on the copy task (seed 1, {budget} each); the one "
-        "with the best validation BLEU (1,000 validation pairs, never the test set) is used for "
-        "every run that follows. The first setting of each family is nmtcli's default.\n\n"
-        + table(headers, rows)
-        + "\n"
+        f"Settings chosen on {task}'s validation set: each family trained every setting below with "
+        f"each of the {len(seeds)} seeds ({budget} per run); the setting with the best mean "
+        "validation BLEU (1,000 validation pairs, never the test set) is the one whose runs the "
+        "results come from. The first setting of each family is nmtcli's default. Mean ± sd over "
+        "seeds:\n\n" + table(headers, rows) + "\n"
     )
-    return chosen, text
+    return chosen, paths, text
 
 
 def _slug(label: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in label).strip("-")
 
 
-def seeded(
-    pool: Pool, task: str, chosen: dict[str, str], seeds: list[int], budget: str
-) -> dict[str, list[Path]]:
-    """Each family's runs on `task`, one per seed (the copy task's seed 1 is its tuning run)."""
-    root = task_data(pool, task)
-    paths: dict[str, list[Path]] = {}
-    runs = {}
-    for family, label in chosen.items():
-        setting = GRID[kind(family)][label]
-        paths[family] = []
-        for seed in seeds:
-            tuned = root / f"tune.{family}.{_slug(label)}"
-            path = tuned if task == "copy" and seed == 1 else root / f"{family}.s{seed}"
-            paths[family].append(path)
-            runs[path] = train_args(root, path, family, setting, seed, budget)
-    pool.train_all(runs)
-    return paths
-
-
-def mean_sd(values: list[float]) -> str:
+def mean_sd(values: list[float], digits: int = 1) -> str:
     """`mean ± sd` of per-seed values."""
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+    return f"{statistics.mean(values):,.{digits}f} ± {sd:,.{digits}f}"
 
 
 def evaluations(
@@ -294,43 +285,39 @@ def plot(
 
 
 def task_section(
-    pool: Pool, task: str, chosen: dict[str, str], seeds: list[int], budget: str, docs: Path
-) -> str:
-    """Train and evaluate every family on `task`; its Markdown."""
-    paths = seeded(pool, task, chosen, seeds, budget)
+    pool: Pool, task: str, seeds: list[int], budget: str, docs: Path
+) -> tuple[dict[str, str], str]:
+    """Choose each family's setting on `task` and evaluate its runs: the choices, the Markdown."""
+    chosen, paths, tuning = tune(pool, task, seeds, budget)
     reports = evaluations(pool, [str(ROOT / task / "test.tsv")], paths)
     image = docs / "img" / f"lab-{task}-bleu.png"
     plot(reports, f"{task}: BLEU by source length ({len(seeds)} seeds)", image)
     _, bleu = length_table(reports, "bleu", 1.0)
     _, exact = length_table(reports, "exact_match", 100.0)
-    updates = [
-        [family, chosen[family], mean_sd([float(best_valid(p)[1]) for p in runs])]
-        for family, runs in paths.items()
-    ]
-    return "\n".join(
+    markdown = "\n".join(
         [
             f"### {task.capitalize()}: 5–50 symbols, {budget} per run, {len(seeds)} seeds\n",
+            tuning,
             f"![BLEU by source length]({image.relative_to(docs)})\n",
-            "Test BLEU (beam 5) by source length, mean ± sd over seeds:\n",
+            "Test BLEU (beam 5) by source length of each family's chosen setting, mean ± sd over "
+            "seeds:\n",
             bleu,
             "\nExact match (% of test sentences), mean ± sd:\n",
             exact,
-            "\nUpdates made in the budget:\n",
-            table(["model", "setting", "updates"], updates),
             "",
         ]
     )
+    return chosen, markdown
 
 
 POSITION_SCRIPT = REPO / "bench" / "position_accuracy.py"
 
 
-def exposure_section(
-    pool: Pool, chosen: dict[str, str], seeds: list[int], budget: str, docs: Path
-) -> str:
-    """Teacher forcing against scheduled sampling: accuracy by output position."""
+def exposure_section(pool: Pool, label: str, seeds: list[int], budget: str, docs: Path) -> str:
+    """Teacher forcing against scheduled sampling (the Bahdanau RNN with its setting `label`,
+    chosen on reverse): accuracy by output position."""
     root = task_data(pool, "reverse")
-    setting = GRID["rnn"][chosen[EXPOSURE_FAMILY]]
+    setting = GRID["rnn"][label]
     runs = {
         (name, seed): root / f"exposure.{_slug(name)}.s{seed}"
         for seed in seeds  # seed-major: both kinds see the same machine load, run by run
@@ -463,30 +450,36 @@ START, END = (
 def lab_block(
     parts: list[str], budget: str, seeds: list[int], cpus: list[str], docs: Path, notes: Path | None
 ) -> str:
-    """The laboratory's sections (settings, copy, reverse, exposure), timed, with commands."""
+    """The laboratory's sections (copy, reverse, exposure), timed, with commands."""
     from bench.common import machine
 
     pool, timings, sections = Pool(cpus), [], []
-    chosen, tuning = tune(pool, budget)
-    timings.append(("choosing settings", pool.busy))
-    for part in parts:
-        start = pool.busy
+    chosen: dict[str, dict[str, str]] = {}  # per task, each family's setting
+    for part in sorted(parts, key=LAB_PARTS.index):  # exposure takes the setting chosen on reverse
+        start, wall = pool.busy, time.perf_counter()
         if part == "exposure":
-            sections.append(exposure_section(pool, chosen, seeds, budget, docs))
+            if "reverse" not in parts:
+                raise SystemExit("the exposure part takes its setting from the reverse part")
+            label = chosen["reverse"][EXPOSURE_FAMILY]
+            sections.append(exposure_section(pool, label, seeds, budget, docs))
         else:
-            sections.append(task_section(pool, part, chosen, seeds, budget, docs))
-        timings.append((part, pool.busy - start))
-    spent = ", ".join(f"{name} {seconds / 60:.0f} min" for name, seconds in timings)
+            chosen[part], section = task_section(pool, part, seeds, budget, docs)
+            sections.append(section)
+        timings.append((part, pool.busy - start, time.perf_counter() - wall))
+    spent = ", ".join(
+        f"{name} {busy / 60:.0f} min ({wall / 60:.0f} min of wall time)"
+        for name, busy, wall in timings
+    )
     header = (
-        "## Laboratory: the toy tasks with chosen settings and 3 seeds\n\n"
+        f"## Laboratory: the toy tasks with chosen settings and {len(seeds)} seeds\n\n"
         f"Generated by `python -m bench.experiments --parts {','.join(parts)} --lab-budget {budget} "
         f"--seeds {','.join(map(str, seeds))} --lab-cpus {','.join(cpus)}` on {machine()}, one "
-        f"thread per run, {len(cpus)} run(s) at a time. CPU time of each part on one core (its runs' "
-        f"training plus this invocation's translation and scoring): {spent}.\n"
+        f"thread per run, {len(cpus)} run(s) at a time. CPU time of each part on one core (its "
+        f"runs' training plus this invocation's translation and scoring): {spent}.\n"
     )
     reading = [notes.read_text(encoding="utf-8")] if notes and notes.is_file() else []
     commands = "#### Commands\n\n```\n" + "\n".join(pool.commands) + "\n```\n"
-    return "\n".join([START, header, *reading, tuning, *sections, commands, END])
+    return "\n".join([START, header, *reading, *sections, commands, END])
 
 
 def replace_block(document: str, block: str) -> str:
