@@ -84,7 +84,9 @@ def constrain(
 
     At the length limit EOS is always allowed (even before `min_length`), so every search ends.
     """
-    log_probs = log_probs.to(torch.float32, copy=True)  # fp32 even when decoding in bf16/fp16
+    # fp32 even when decoding in bf16/fp16. A step's log-probabilities belong to the search, so
+    # fp32 ones are constrained in place: no second (R, V) tensor.
+    log_probs = log_probs.float()
     eos_log_probs = log_probs[:, EOS_ID].clone()  # (R,)
     log_probs[:, PAD_ID] = NEG_INF
     log_probs[:, BOS_ID] = NEG_INF
@@ -235,6 +237,7 @@ def beam_search(
         row_limits = search.limits.repeat_interleave(beam)  # (R,)
         log_probs = constrain(log_probs, step, row_limits, search.history, options)
         rows = search.advance(log_probs, attention, options, batch.src_mask)
+        del log_probs  # (R, V), not needed while the reorder below copies the cache
         if search.active.numel() == 0:
             break
         state = model.reorder(state, rows)
@@ -283,9 +286,9 @@ class _BeamState:
         """Take one step; return the state rows (A'·K,) the model should keep, in order."""
         count, beam = self.active.numel(), self.beam
         vocab = log_probs.size(-1)
-        candidates = (self.scores.unsqueeze(-1) + log_probs.view(count, beam, vocab)).view(
-            count, -1
-        )
+        # In place: the step's log-probabilities are not read again.
+        candidates = log_probs.view(count, beam, vocab).add_(self.scores.unsqueeze(-1))
+        candidates = candidates.view(count, -1)  # (A, K·V)
         top_scores, top_index = candidates.topk(2 * beam, dim=1)  # (A, 2K)
         origin, token = top_index // vocab, top_index % vocab  # (A, 2K)
         if attention is not None:

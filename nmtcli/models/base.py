@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import torch
 from torch import Tensor, nn
 
 from nmtcli.batch import Batch
@@ -34,6 +35,19 @@ class Memory:
             self.mask.index_select(0, index),
             {name: t.index_select(0, index) for name, t in self.cache.items()},
         )
+
+
+def step_log_probs(logits: Tensor) -> Tensor:
+    """Log-softmax over the vocabulary of one decoding step's logits (B, V).
+
+    A step's logits are its own and never read again, so when no gradient is taken and they are
+    fp32 the log-probabilities overwrite them (bit-identical to `torch.log_softmax`): one (B, V)
+    tensor at the step's memory peak instead of two. Otherwise (training, bf16 autocast, which
+    returns fp32 log-probabilities) it is the usual call.
+    """
+    if logits.dtype == torch.float32 and not torch.is_grad_enabled():
+        return torch.log_softmax(logits, dim=-1, out=logits)
+    return torch.log_softmax(logits, dim=-1)
 
 
 class StepOutput(NamedTuple):

@@ -31,7 +31,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nmtcli.batch import PAD_ID, Batch
 from nmtcli.models.attention import make_attention
-from nmtcli.models.base import Memory, Seq2Seq, StepOutput
+from nmtcli.models.base import Memory, Seq2Seq, StepOutput, step_log_probs
 from nmtcli.models.config import RNNConfig, VocabSizes
 
 
@@ -166,7 +166,7 @@ class RNNSeq2Seq(Seq2Seq):
         """One step: previous tokens (B,) to log-probabilities (B, V) and weights (B, 1, 1, S)."""
         embedded = self.dropout(self.embed(prev_tokens))  # (B, E)
         pre, weights, state = self._step(embedded, state, memory)
-        log_probs = torch.log_softmax(self.output(self.dropout(pre)), dim=-1)  # (B, V)
+        log_probs = step_log_probs(self.output(self.dropout(pre)))  # (B, V)
         attention = None if weights is None or not need_attention else weights[:, None, None, :]
         return StepOutput(log_probs, attention, state)
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F  # noqa: N812 - the conventional name
 from torch import Tensor, nn
 
 from nmtcli.batch import PAD_ID, Batch
-from nmtcli.models.base import Memory, Seq2Seq, StepOutput
+from nmtcli.models.base import Memory, Seq2Seq, StepOutput, step_log_probs
 from nmtcli.models.config import TransformerConfig, VocabSizes
 
 
@@ -274,7 +274,7 @@ class TransformerSeq2Seq(Seq2Seq):
             torch.stack(all_weights, 1).squeeze(3) if need_attention else None
         )  # (B, L, N, S)
         state = TransformerState(new_keys, new_values, state.position + 1)
-        return StepOutput(torch.log_softmax(logits, dim=-1), attention, state)
+        return StepOutput(step_log_probs(logits), attention, state)
 
     def reorder(self, state: TransformerState, index: Tensor) -> TransformerState:
         """Rows `index` of every cached key/value tensor."""
