@@ -8,8 +8,8 @@ Parts (each a section of docs/experiments.md, through `python -m bench.experimen
   mean validation BLEU on that task is chosen, and its runs give the task's test BLEU and exact
   match by source length (beam 5), mean ± sd over seeds. The test sets are never used to choose.
 - exposure: exposure bias. The Bahdanau RNN on reverse (its setting chosen there), trained
-  with teacher forcing 1.0 against scheduled sampling (a share of the decoder's inputs replaced by its own predictions),
-  3 seeds each; per output position, the accuracy of free-running greedy output against the
+  with teacher forcing 1.0 against scheduled sampling (a share of the decoder's inputs
+  replaced by its own predictions), 3 seeds each; per output position, the accuracy of free-running greedy output against the
   teacher-forced accuracy on the same test pairs. The gap between the two is exposure bias:
   what the model gets right when fed the reference but wrong when fed its own output.
 

@@ -83,6 +83,7 @@ def constrain(
     """Apply min length, the length limit and no-repeat-ngram to step log-probs (R, V).
 
     At the length limit EOS is always allowed (even before `min_length`), so every search ends.
+    fp32 `log_probs` (the step's own) are modified in place and returned.
     """
     # fp32 even when decoding in bf16/fp16. A step's log-probabilities belong to the search, so
     # fp32 ones are constrained in place: no second (R, V) tensor.
