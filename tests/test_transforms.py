@@ -13,8 +13,11 @@ from nmtcli.corpus import CorpusSpec
 from nmtcli.runconfig import migrate
 from nmtcli.training.transforms import (
     TransformRates,
+    _lower_first,
     _name,
     copy_through,
+    enumeration,
+    list_items,
     title,
     transformed_epoch,
     unpunctuated,
@@ -70,6 +73,48 @@ def test_copy_through_inserts_a_span_when_nothing_is_shared():
         added = set(source.split()) - {"Thank", "you.", "thank"}
         assert added, source
         assert any(word.strip(",.!") in target for word in added), (source, target)
+
+
+LIST_PAIRS = [
+    ("I like cats.", "J'aime les chats."),
+    ("It's a red car.", "C'est une voiture rouge."),
+    ("Where is the station?", "Où est la gare ?"),
+    ("Tom left.", "Tom est parti."),
+    ("Get up!", "Lève-toi !"),
+    ("I have read this very long book twice.", "J'ai lu ce très long livre deux fois."),
+]
+
+
+def test_list_items_come_from_frames_and_short_sentences():
+    phrases, sentences = list_items(LIST_PAIRS)
+    assert phrases[0] == ("cats", "les chats") and ("the station", "la gare") in phrases
+    assert ("a red car", "une voiture rouge") in phrases and len(phrases) == 3
+    assert ("Tom left", "Tom est parti") in sentences  # a name keeps its capital
+    assert ("get up", "lève-toi") in sentences and len(sentences) == 3  # up to three words
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_an_enumeration_has_the_same_items_on_both_sides(seed):
+    items = list_items(LIST_PAIRS)
+    source, target = enumeration(items, random.Random(seed))
+    assert source[0].isupper() and target[0].isupper()
+    assert source[-1] in ".?" and target.endswith((".", " ?"))
+    count = source.count(",") + (" and " in source or " or " in source) + 1
+    assert 2 <= count <= 5
+    assert count == target.count(",") + (" et " in target or " ou " in target) + 1
+
+
+def test_lower_first_keeps_names_and_i():
+    assert _lower_first("Tom's here", "Tom est là") == "Tom's here"
+    assert _lower_first("Get up", "Lève-toi") == "get up"
+    assert _lower_first("I'm shy", "Je suis timide") == "I'm shy"
+
+
+def test_an_epoch_with_lists_replaces_a_share_of_pairs():
+    pairs, origin = transformed_epoch(LIST_PAIRS * 50, TransformRates(lists=0.2), seed=1, epoch=0)
+    lists = [p for p, i in zip(pairs, origin) if i is None]
+    assert 30 < len(lists) < 90 and len(pairs) == len(LIST_PAIRS) * 50
+    assert all("," in s or " and " in s or " or " in s for s, _ in lists)
 
 
 def test_an_epoch_is_a_pure_function_of_seed_and_epoch():

@@ -33,6 +33,7 @@ RATES = (  # transforms, in `TransformRates` order
     "copy_rate",
     "concat_rate",
     "placeholder_rate",
+    "list_rate",
 )
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
@@ -118,6 +119,11 @@ class TrainConfig:
     placeholder_rate: float = option(
         0.0,
         "Share of pairs whose shared rare names, numbers and symbols become placeholders ⦅k⦆.",
+        panel=TRANSFORMS,
+    )
+    list_rate: float = option(
+        0.0,
+        "Share of pairs replaced by a list of 2-5 short items: 'Milk, a dog and three sisters.'",
         panel=TRANSFORMS,
     )
     # stopping

@@ -12,6 +12,10 @@ of the pairs (its rate) into such a pair, on both sides, before the epoch's batc
   script); a pair with nothing to replace gets one inserted (a name addressed, a trailing emoji);
 - concatenation: a share of the pairs is joined, two to six at a time, into multi-sentence
   examples;
+- lists: a share of the pairs is replaced by an enumeration of two to five short items on both
+  sides (`Milk, a dog and three sisters.` / `Lait, un chien et trois sœurs.`), the items taken
+  from the corpus's short sentences and from the noun and adjective phrases of a few sentence
+  frames both sides share (`I like X.` / `J'aime X.`), so no item is dropped or repeated;
 - placeholders: in a share of the pairs, every name, number or symbol both sides share (the
   must-copy spans of `nmtcli.verbatim`, wider than what translation hides) is replaced on both
   by the same `⦅k⦆` (`nmtcli.placeholders`), so the model learns to carry `⦅k⦆` to where its
@@ -74,7 +78,17 @@ _SCRIPTS = (  # code point ranges of letters in other scripts, and a typical wor
 
 
 PLACEHOLDER_NUMBERS = 9  # training draws each span's placeholder number from 1-9
-TRANSFORMS = ("upper", "title", "lower", "copy", "concat", "placeholder")
+TRANSFORMS = ("upper", "title", "lower", "copy", "concat", "placeholder", "lists")
+_FRAMES = tuple(  # sentence frames whose slot holds the same phrase on both sides
+    (re.compile(source), re.compile(target))
+    for source, target in (
+        (r"I (?:like|love) (.+)\.$", r"J'(?:aime|adore) (.+)\.$"),
+        (r"(?:It|This|That)(?: i|')s (.+)\.$", r"C'est (.+)\.$"),
+        (r"Where is (.+)\?$", r"Où est (.+) \?$"),
+        (r"I (?:have|bought) (.+)\.$", r"J'ai (?:acheté )?(.+)\.$"),
+    )
+)
+_CONJUNCTIONS = (("and", "et"), ("or", "ou"), (",", ","))
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class TransformRates:
     copy: float = 0.0
     concat: float = 0.0
     placeholder: float = 0.0
+    lists: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -209,7 +224,7 @@ def copy_through(pair: Pair, rng: random.Random) -> Pair:
     source, target = pair
     if rng.random() < 0.5:  # a name addressed: "Emma, where are you?" / "Emma, où es-tu ?"
         name = _name(rng) if rng.random() < 0.7 else random_span(rng, "symbol")
-        return f"{name}, {_lower_first(source)}", f"{name}, {_lower_first(target)}"
+        return f"{name}, {_lower_first(source, target)}", f"{name}, {_lower_first(target, source)}"
     if rng.random() < 0.6:  # "I love pizza 🍕"
         span = _emoji(rng)
         return f"{source} {span}", f"{target} {span}"
@@ -233,12 +248,54 @@ def _before_end(text: str, span: str) -> str:
     return f"{text[:cut]}, {span}{text[cut:]}"
 
 
-def _lower_first(text: str) -> str:
-    """`text` with its first letter lower-cased, unless it is `I` or a name-like word."""
+def _lower_first(text: str, other: str) -> str:
+    """`text` with its first letter lower-cased, unless it starts with `I`, an acronym or a name.
+
+    A name is a capitalised word the other side also has (`Tom`, or the `Tom` of `Tom's`).
+    """
     first = text.split(" ", 1)[0]
     if first in ("I", "I'm", "I've", "I'd", "I'll") or len(first) < 2 or first.isupper():
         return text
+    letters = re.match(r"[^\W\d_]*", first).group()  # `Tom` of `Tom's`
+    if letters[:1].isupper() and letters in _WORD.findall(other):
+        return text
     return text[0].lower() + text[1:]
+
+
+def list_items(pairs: list[Pair]) -> tuple[list[Pair], list[Pair]]:
+    """The corpus's list items: (phrases from the sentence frames, short sentences).
+
+    Each has at most three source words, no final punctuation and, for a sentence, its first
+    letter lowered unless it is a name.
+    """
+    phrases, sentences = [], []
+    for source, target in pairs:
+        for source_frame, target_frame in _FRAMES:
+            found, translated = source_frame.match(source), target_frame.match(target)
+            if found and translated:
+                if len(found.group(1).split()) <= 3:
+                    phrases.append((found.group(1), translated.group(1)))
+                break
+        if len(source.split()) <= 3 and _FINAL.search(source) and _FINAL.search(target):
+            cut = _FINAL.sub("", source), _FINAL.sub("", target)
+            sentences.append((_lower_first(cut[0], cut[1]), _lower_first(cut[1], cut[0])))
+    return phrases, sentences
+
+
+def enumeration(items: tuple[list[Pair], list[Pair]], rng: random.Random) -> Pair:
+    """Two to five items joined on both sides as `A, B and C.` (or `or`, or commas only)."""
+    phrases, sentences = items
+    count = rng.choice((2, 3, 3, 4, 4, 5))
+    chosen = [rng.choice(phrases if rng.random() < 0.75 else sentences) for _ in range(count)]
+    conjunction = rng.choices(_CONJUNCTIONS, weights=(0.5, 0.2, 0.3))[0]
+    question = conjunction[0] == "or" and rng.random() < 0.5
+    ends = ("?", " ?") if question else (".", ".")  # French puts a space before `?`
+    sides = []
+    for side, (word, end) in enumerate(zip(conjunction, ends)):
+        words = [item[side] for item in chosen]
+        text = ", ".join(words[:-1]) + (", " if word == "," else f" {word} ") + words[-1]
+        sides.append(text[0].upper() + text[1:] + end)
+    return sides[0], sides[1]
 
 
 PAIR_TRANSFORMS: tuple[tuple[str, Callable[[Pair], Pair]], ...] = (
@@ -257,8 +314,8 @@ def transformed_epoch(
     """The epoch's pairs and, for each, the index of the corpus pair it still is (or None).
 
     Pairs chosen for concatenation are grouped (in random order) into examples of two to six
-    sentences; then each example may get a copy-through span, its shared spans hidden behind
-    placeholders and one casing transform.
+    sentences; then each example may be replaced by an enumeration, get a copy-through span,
+    its shared spans hidden behind placeholders and one casing transform.
     """
     rng = random.Random(f"nmtcli-transforms:{seed}:{epoch}")
     joined = [i for i in range(len(pairs)) if rng.random() < rates.concat]
@@ -269,11 +326,14 @@ def transformed_epoch(
         size = rng.randint(2, 6)
         examples.append(joined[:size])
         joined = joined[size:]
+    items = list_items(pairs) if rates.lists else ([], [])
     out: list[Pair] = []
     origin: list[int | None] = []
     for group in examples:
         pair = pairs[group[0]] if len(group) == 1 else _join([pairs[i] for i in group])
         changed = len(group) > 1
+        if rates.lists and all(items) and rng.random() < rates.lists:  # no draw when off
+            pair, changed = enumeration(items, rng), True
         if rng.random() < rates.copy:
             pair, changed = copy_through(pair, rng), True
         if rates.placeholder and rng.random() < rates.placeholder:  # no draw when off: older
