@@ -123,7 +123,7 @@ class TrainConfig:
     )
     list_rate: float = option(
         0.0,
-        "Share of pairs replaced by a list of 2-5 short items: 'Milk, a dog and three sisters.'",
+        "Share of pairs replaced by a list of 2-5 short items: 'Cats, a red car and the station.'",
         panel=TRANSFORMS,
     )
     # stopping

@@ -13,9 +13,10 @@ of the pairs (its rate) into such a pair, on both sides, before the epoch's batc
 - concatenation: a share of the pairs is joined, two to six at a time, into multi-sentence
   examples;
 - lists: a share of the pairs is replaced by an enumeration of two to five short items on both
-  sides (`Milk, a dog and three sisters.` / `Lait, un chien et trois sœurs.`), the items taken
-  from the corpus's short sentences and from the noun and adjective phrases of a few sentence
-  frames both sides share (`I like X.` / `J'aime X.`), so no item is dropped or repeated;
+  sides (`Cats, a red car and the station.` / `Les chats, une voiture rouge et la gare.`), the
+  items taken from the corpus's short sentences and from the noun and adjective phrases of a few
+  sentence frames both sides share (`I like X.` / `J'aime X.`), so no item is dropped or
+  repeated;
 - placeholders: in a share of the pairs, every name, number or symbol both sides share (the
   must-copy spans of `nmtcli.verbatim`, wider than what translation hides) is replaced on both
   by the same `⦅k⦆` (`nmtcli.placeholders`), so the model learns to carry `⦅k⦆` to where its
