@@ -458,17 +458,22 @@ class ModelDir:
         for _, path in kept[: max(len(kept) - keep, 0)]:
             path.unlink(missing_ok=True)
 
-    def averaged(self, last: int) -> tuple[Seq2Seq, list[int]]:
-        """A model with the mean of the newest `last` validation weights, and their steps.
+    def averaged(self, last: int, parent: float = 0.0) -> tuple[Seq2Seq, str]:
+        """A model with the mean of the newest `last` validation weights, and what it is.
 
-        Vaswani et al. (2017) average a run's last checkpoints for their final models.
+        Vaswani et al. (2017) average a run's last checkpoints for their final models. With
+        `parent` > 0 the mean is then interpolated with the weights a fine-tuned run started
+        from, `parent` × parent + (1 − `parent`) × mean: WiSE-FT (Wortsman et al., 2022), which
+        keeps more of what the parent knew while keeping much of what fine-tuning taught.
         """
         chosen = self.step_weights()[-last:]
-        if len(chosen) < 2:
+        if len(chosen) < (1 if parent else 2):
             raise ModelDirError(
                 f"{self.path}: {len(chosen)} validation checkpoint(s) kept (step-N.safetensors); "
-                "averaging needs two or more (train with --keep-checkpoints N)"
+                "averaging needs two or more, or one with --parent (train with "
+                "--keep-checkpoints N)"
             )
+        parent_dir = self._parent() if parent else None
         model = self.new_model()
         sums = {
             name: torch.zeros_like(p, dtype=torch.float32) for name, p in model.state_dict().items()
@@ -477,10 +482,39 @@ class ModelDir:
             load_weights(model, path)
             for name, tensor in model.state_dict().items():
                 sums[name] += tensor.float()
+        means = {name: total / len(chosen) for name, total in sums.items()}
+        if parent_dir is not None:
+            load_weights(model, parent_dir.path / BEST)
+            for name, tensor in model.state_dict().items():
+                means[name] = parent * tensor.float() + (1 - parent) * means[name]
         with torch.no_grad():
             for name, tensor in model.state_dict().items():
-                tensor.copy_(sums[name] / len(chosen))
-        return model.eval(), [step for step, _ in chosen]
+                tensor.copy_(means[name])
+        steps = ", ".join(str(step) for step, _ in chosen)
+        what = (
+            f"the average of {len(chosen)} checkpoints, steps {steps}"
+            if len(chosen) > 1
+            else f"those of the validation at step {steps}"
+        )
+        if parent_dir is not None:
+            what += f", interpolated with the parent {parent_dir.path.name} at weight {parent:g}"
+        return model.eval(), what
+
+    def _parent(self) -> ModelDir:
+        """The model directory this run was fine-tuned from, with the same vocabulary."""
+        init_from = self.run.train.init_from
+        if init_from is None:
+            raise ModelDirError(
+                f"{self.path}: not fine-tuned (no --init-from), so it has no parent"
+            )
+        parent = ModelDir.load(Path(init_from))
+        for name in vocabulary_files(self.path):  # the SentencePiece models, not their options
+            if not name.endswith(".model"):
+                continue
+            mine, theirs = self.path / name, parent.path / name
+            if not theirs.is_file() or theirs.read_bytes() != mine.read_bytes():
+                raise ModelDirError(f"{parent.path}: its vocabulary differs from {self.path}'s")
+        return parent
 
     def weights_writer(self, model: Seq2Seq) -> Callable[[str], None]:
         """A writer of the model's current weights, for `commit_checkpoint`."""
@@ -507,11 +541,15 @@ class ModelDir:
         note = f"Weights: those of the validation at step {step}." if step else ""
         return self.export(target, half, force, self.build(self.weights_name(step)), note)
 
-    def export_average(self, target: Path, last: int, force: bool) -> tuple[str, int]:
-        """`export` the average of the `last` kept checkpoints; what the card says, and the size."""
-        averaged, steps = self.averaged(last)
-        listed = ", ".join(map(str, steps))
-        note = f"Weights: the average of {len(steps)} checkpoints, steps {listed}."
+    def export_average(
+        self, target: Path, last: int, force: bool, parent: float = 0.0
+    ) -> tuple[str, int]:
+        """`export` the mean of the `last` kept checkpoints; what the card says, and the size.
+
+        With `parent` > 0 the mean is interpolated with the parent's weights (`averaged`).
+        """
+        averaged, what = self.averaged(last, parent)
+        note = f"Weights: {what}."
         return note, self.export(target, False, force, averaged, note)
 
     def export(

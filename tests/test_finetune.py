@@ -155,3 +155,24 @@ def test_mixing_in_the_parents_corpus(cli, trained_model, new_data, tmp_path):
     assert cli("train", "--resume", child, "--max-steps", "4").exit_code == 0
     alone = cli("train", new_data, "-o", tmp_path / "x", "--mix-parent", "0.2")
     assert alone.exit_code == 1 and "mix-parent needs --init-from" in alone.stderr
+
+
+def test_average_with_the_parent_interpolates_its_weights(cli, trained_model, new_data, tmp_path):
+    child = tmp_path / "child"
+    assert cli("train", new_data, "--init-from", trained_model, "-o", child, *FINE).exit_code == 0
+    out = tmp_path / "soup"
+    result = cli("average", child, out, "--last", "1", "--parent", "0.25")
+    assert result.exit_code == 0, result.output
+    assert "step 6, interpolated with the parent" in result.stdout
+    parent, step = (
+        load_file(trained_model / "model.safetensors"),
+        load_file(child / "step-6.safetensors"),
+    )
+    mixed = load_file(out / "model.safetensors")
+    for name, tensor in mixed.items():
+        assert torch.allclose(tensor, 0.25 * parent[name] + 0.75 * step[name], atol=1e-6), name
+    assert cli("translate", "-m", out, "old red house").exit_code == 0
+    alone = cli("average", trained_model, tmp_path / "a", "--last", "1", "--parent", "0.5")
+    assert alone.exit_code == 1 and "not fine-tuned (no --init-from)" in alone.output
+    one = cli("average", child, tmp_path / "b", "--last", "1")
+    assert one.exit_code == 1 and "two or more, or one with --parent" in one.output

@@ -102,11 +102,21 @@ def export(
 def average(
     model: Annotated[Path, typer.Argument(help="Model directory trained with kept checkpoints.")],
     output: Annotated[Path, typer.Argument(help="New directory for the averaged model.")],
-    last: Annotated[int, typer.Option("--last", help="Newest checkpoints to average.", min=2)] = 5,
+    last: Annotated[int, typer.Option("--last", help="Newest checkpoints to average.", min=1)] = 5,
+    parent: Annotated[
+        float,
+        typer.Option(
+            "--parent",
+            help="Interpolate with the weights the run was fine-tuned from (--init-from), at "
+            "this weight: 0.5 is halfway (WiSE-FT). 0: the run's checkpoints alone.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = 0.0,
     force: ForceOpt = False,
 ) -> None:
     """Average the weights of a run's last validation checkpoints into a new model directory."""
     from nmtcli.modeldir import ModelDir
 
-    note, size = ModelDir.load(model).export_average(output, last, force)
+    note, size = ModelDir.load(model).export_average(output, last, force, parent)
     stdout().print(f"{note}\nwrote {output}/ ({size / 1e6:.1f} MB)", highlight=False)
