@@ -542,7 +542,7 @@ class ModelDir:
         return self.export(target, half, force, self.build(self.weights_name(step)), note)
 
     def export_average(
-        self, target: Path, last: int, force: bool, parent: float = 0.0
+        self, target: Path, last: int, force: bool, parent: float = 0.0, half: bool = False
     ) -> tuple[str, int]:
         """`export` the mean of the `last` kept checkpoints; what the card says, and the size.
 
@@ -550,7 +550,7 @@ class ModelDir:
         """
         averaged, what = self.averaged(last, parent)
         note = f"Weights: {what}."
-        return note, self.export(target, False, force, averaged, note)
+        return note, self.export(target, half, force, averaged, note)
 
     def export(
         self, target: Path, half: bool, force: bool, model: Seq2Seq | None = None, note: str = ""

@@ -62,6 +62,7 @@ def info(
 
 STEP = "Export the weights kept from this validation step (step-N.safetensors), not the best."
 QUANTIZATION = "CTranslate2 weights: int8 (the default), int16, float16 or float32."
+HalfOpt = Annotated[bool, typer.Option("--half", help="Store weights as float16.")]
 
 
 @app.command(
@@ -72,7 +73,7 @@ QUANTIZATION = "CTranslate2 weights: int8 (the default), int16, float16 or float
 def export(
     model: Annotated[Path, typer.Argument(help="Trained model directory.")],
     output: Annotated[Path, typer.Argument(help="New directory for the exported model.")],
-    half: Annotated[bool, typer.Option("--half", help="Store weights as float16.")] = False,
+    half: HalfOpt = False,
     step: Annotated[int | None, typer.Option("--step", help=STEP, show_default=False)] = None,
     export_format: Annotated[
         ExportFormat, typer.Option("--format", help="nmtcli, or a CTranslate2 model (Transformer).")
@@ -113,10 +114,11 @@ def average(
             max=1.0,
         ),
     ] = 0.0,
+    half: HalfOpt = False,
     force: ForceOpt = False,
 ) -> None:
     """Average the weights of a run's last validation checkpoints into a new model directory."""
     from nmtcli.modeldir import ModelDir
 
-    note, size = ModelDir.load(model).export_average(output, last, force, parent)
+    note, size = ModelDir.load(model).export_average(output, last, force, parent, half)
     stdout().print(f"{note}\nwrote {output}/ ({size / 1e6:.1f} MB)", highlight=False)
