@@ -10,7 +10,7 @@ from nmtcli.shipped import default_model_dir
 # references. A retrained or re-exported model that changes them must be checked by a human.
 DEV_SENTENCES = {
     "I need a pen.": "J'ai besoin d'un stylo.",
-    "We need a car.": "Nous avons besoin d'une voiture.",
+    "We need a car.": "Il nous faut une voiture.",
     "My cat is white.": "Mon chat est blanc.",
     "Turn off the radio.": "Éteins la radio.",
     "This is my new car.": "C'est ma nouvelle voiture.",
