@@ -21,6 +21,8 @@ from nmtcli.cli.common import (
 )
 from nmtcli.ct2 import ExportFormat
 
+MODEL = "Model directory (default: the shipped model)."
+DEPTH = "Levels of the architecture tree to show."
 DIAGRAM = "Draw the model's encoder–decoder: its boxes, where the source enters the decoder."
 DIAGRAM_OUT = "Also save the diagram as SVG."
 
@@ -31,13 +33,8 @@ DIAGRAM_OUT = "Also save the diagram as SVG."
 )
 @boundary
 def info(
-    model: Annotated[
-        Path | None,
-        typer.Argument(help="Model directory (default: the shipped model).", show_default=False),
-    ] = None,
-    depth: Annotated[
-        int, typer.Option("--depth", help="Levels of the architecture tree to show.", min=1)
-    ] = 3,
+    model: Annotated[Path | None, typer.Argument(help=MODEL, show_default=False)] = None,
+    depth: Annotated[int, typer.Option("--depth", help=DEPTH, min=1)] = 3,
     output_format: FormatOpt = OutputFormat.text,
     diagram: Annotated[bool, typer.Option("--diagram", help=DIAGRAM)] = False,
     diagram_out: Annotated[Path | None, plain_option("--diagram-out", help=DIAGRAM_OUT)] = None,
@@ -63,6 +60,7 @@ def info(
 STEP = "Export the weights kept from this validation step (step-N.safetensors), not the best."
 QUANTIZATION = "CTranslate2 weights: int8 (the default), int16, float16 or float32."
 HalfOpt = Annotated[bool, typer.Option("--half", help="Store weights as float16.")]
+PARENT = "Interpolate with the run's --init-from parent at this weight (WiSE-FT); 0: off."
 
 
 @app.command(
@@ -104,16 +102,7 @@ def average(
     model: Annotated[Path, typer.Argument(help="Model directory trained with kept checkpoints.")],
     output: Annotated[Path, typer.Argument(help="New directory for the averaged model.")],
     last: Annotated[int, typer.Option("--last", help="Newest checkpoints to average.", min=1)] = 5,
-    parent: Annotated[
-        float,
-        typer.Option(
-            "--parent",
-            help="Interpolate with the weights the run was fine-tuned from (--init-from), at "
-            "this weight: 0.5 is halfway (WiSE-FT). 0: the run's checkpoints alone.",
-            min=0.0,
-            max=1.0,
-        ),
-    ] = 0.0,
+    parent: Annotated[float, typer.Option("--parent", help=PARENT, min=0.0, max=1.0)] = 0.0,
     half: HalfOpt = False,
     force: ForceOpt = False,
 ) -> None:
