@@ -15,8 +15,8 @@ of the pairs (its rate) into such a pair, on both sides, before the epoch's batc
 - lists: a share of the pairs is replaced by an enumeration of two to five short items on both
   sides (`Cats, a red car and the station.` / `Les chats, une voiture rouge et la gare.`), the
   items taken from the corpus's short sentences and from the noun and adjective phrases of a few
-  sentence frames both sides share (`I like X.` / `J'aime X.`), so no item is dropped or
-  repeated;
+  sentence frames both sides share (`I like X.` / `J'aime X.`), so the model learns to keep
+  every item once;
 - placeholders: in a share of the pairs, every name, number or symbol both sides share (the
   must-copy spans of `nmtcli.verbatim`, wider than what translation hides) is replaced on both
   by the same `⦅k⦆` (`nmtcli.placeholders`), so the model learns to carry `⦅k⦆` to where its
