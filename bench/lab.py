@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,11 +130,15 @@ class Pool:
 
 
 def finished(model: Path, args: list[str]) -> bool:
-    """Whether `model` holds a run that reached its `--max-time` (an interrupted one does not)."""
-    records = read_metrics(model)
+    """Whether `model` holds a run of this `--max-time` that reached it (not an interrupted one,
+    nor a run of another budget)."""
+    records, config = read_metrics(model), model / "config.json"
     budget = args[args.index("--max-time") + 1]
     seconds = float(budget[:-1]) * {"s": 1, "m": 60, "h": 3600}[budget[-1]]
-    return bool(records) and records[-1]["train_seconds"] >= 0.97 * seconds
+    if not records or not config.is_file():
+        return False
+    planned = json.loads(config.read_text(encoding="utf-8"))["train"]["max_time"]
+    return planned == seconds and records[-1]["train_seconds"] >= 0.97 * seconds
 
 
 def shown(args: list[str]) -> str:
@@ -179,29 +184,42 @@ def best_valid(model: Path) -> tuple[float, int]:
 def tune(
     pool: Pool, task: str, seeds: list[int], budget: str
 ) -> tuple[dict[str, str], dict[str, list[Path]], str]:
-    """Each family's setting chosen on `task`'s validation set, its runs, and the tuning table.
-
-    Every setting of the grid is trained with every seed; the setting with the best mean
-    validation BLEU is chosen, and its runs are the ones the task's results come from.
-    """
+    """Each family's setting chosen on `task`'s validation set, its runs, and the tuning table."""
     root = task_data(pool, task)
+
+    def run(path: Path, family: str, label: str, seed: int) -> list[str]:
+        return train_args(root, path, family, GRID[kind(family)][label], seed, budget)
+
+    where = f"{task}'s validation set (1,000 validation pairs, never the test set)"
+    chosen, paths, rows = choose_settings(pool, root, GRID, run, seeds)
+    return chosen, paths, tuning_text(rows, where, seeds, budget, "is nmtcli's default")
+
+
+def choose_settings(
+    pool: Pool,
+    root: Path,
+    grid: dict[str, dict[str, list[str]]],
+    run: Callable[[Path, str, str, int], list[str]],
+    seeds: list[int],
+) -> tuple[dict[str, str], dict[str, list[Path]], list[list[str]]]:
+    """Each family's setting chosen on validation: the choices, the chosen runs, the table rows.
+
+    Every setting of `grid` (per `kind` of family) is trained with every seed (`run` gives the
+    `nmtcli train` arguments of a run directory, family, setting and seed); the setting with the
+    best mean validation BLEU is chosen, and its runs are the ones the results come from.
+    """
     runs = {
-        (family, label, seed): root / f"tune.{family}.{_slug(label)}.s{seed}"
+        (family, label, seed): root / f"tune.{family}.{slug(label)}.s{seed}"
         for seed in seeds  # seed-major: every setting sees the same machine load, seed by seed
         for family in FAMILIES
-        for label in GRID[kind(family)]
+        for label in grid[kind(family)]
     }
-    pool.train_all(
-        {
-            path: train_args(root, path, family, GRID[kind(family)][label], seed, budget)
-            for (family, label, seed), path in runs.items()
-        }
-    )
+    pool.train_all({path: run(path, *key) for key, path in runs.items()})
     chosen, paths, rows = {}, {}, []
     for family in FAMILIES:
         scores = {
             label: [best_valid(runs[family, label, seed]) for seed in seeds]
-            for label in GRID[kind(family)]
+            for label in grid[kind(family)]
         }
         chosen[family] = max(scores, key=lambda label: statistics.mean(b for b, _ in scores[label]))
         paths[family] = [runs[family, chosen[family], seed] for seed in seeds]
@@ -209,18 +227,24 @@ def tune(
             mark = " **(chosen)**" if label == chosen[family] else ""
             updates = mean_sd([float(steps) for _, steps in results], digits=0)
             rows.append([family, label + mark, updates, mean_sd([b for b, _ in results])])
+    return chosen, paths, rows
+
+
+def tuning_text(
+    rows: list[list[str]], where: str, seeds: list[int], budget: str, first: str
+) -> str:
+    """The tuning table with what it shows: `where` validation was, what the `first` setting is."""
     headers = ["model", "setting", "updates", "best validation BLEU"]
-    text = (
-        f"Settings chosen on {task}'s validation set: each family trained every setting below with "
-        f"each of the {len(seeds)} seeds ({budget} per run); the setting with the best mean "
-        "validation BLEU (1,000 validation pairs, never the test set) is the one whose runs the "
-        "results come from. The first setting of each family is nmtcli's default. Mean ± sd over "
-        "seeds:\n\n" + table(headers, rows) + "\n"
+    return (
+        f"Settings chosen on {where}: each family trained every setting below with each of the "
+        f"{len(seeds)} seeds ({budget} per run); the setting with the best mean validation BLEU "
+        f"is the one whose runs the results come from. The first setting of each family {first}. "
+        "Mean ± sd over seeds:\n\n" + table(headers, rows) + "\n"
     )
-    return chosen, paths, text
 
 
-def _slug(label: str) -> str:
+def slug(label: str) -> str:
+    """A label as part of a file name."""
     return "".join(c if c.isalnum() else "-" for c in label).strip("-")
 
 
@@ -319,7 +343,7 @@ def exposure_section(pool: Pool, label: str, seeds: list[int], budget: str, docs
     root = task_data(pool, "reverse")
     setting = GRID["rnn"][label]
     runs = {
-        (name, seed): root / f"exposure.{_slug(name)}.s{seed}"
+        (name, seed): root / f"exposure.{slug(name)}.s{seed}"
         for seed in seeds  # seed-major: both kinds see the same machine load, run by run
         for name in TEACHER_FORCING
     }
