@@ -346,10 +346,15 @@ def test_int8_quantizes_every_linear_and_recurrent_layer_and_keeps_the_translati
         int8 = cli("translate", "-m", trained_model, "-k", beam, "--precision", "int8", *SENTENCES)
         assert int8.exit_code == 0, int8.output
         assert len(int8.stdout.splitlines()) == len(SENTENCES)
-    for source, target in zip(SENTENCES, fp32.stdout.splitlines()):  # each token's probability
+    # Each token's probability under int8 stays close to fp32. The int8 kernels differ by CPU
+    # (AVX2 or VNNI): the worst token of this 300-step model moved 0.02 nats on an AMD EPYC and
+    # 0.104 on the CI machine, so the bound is 0.25 nats (a 28% change in one token's
+    # probability) and 0.05 on average; a broken quantization moves tokens by whole nats.
+    for source, target in zip(SENTENCES, fp32.stdout.splitlines()):
         expected = fp32_translator.force(source, target).token_log_probs
         found = int8_translator.force(source, target).token_log_probs
-        assert max(abs(a - b) for a, b in zip(expected, found)) < 0.1
+        errors = [abs(a - b) for a, b in zip(expected, found, strict=True)]
+        assert max(errors) < 0.25 and sum(errors) / len(errors) < 0.05, errors
     views = cli(
         "translate",
         "-m",
