@@ -1,19 +1,22 @@
 """Translation throughput: sentences/s and target tokens/s, greedy and beam 5, batch 1 and 64.
 
 Usage: python -m bench.translate_speed -m MODEL_DIR INPUT [INPUT ...] [--repeats 3] [--limit N]
-           [--precisions fp32,bf16,int8,ct2-float32,ct2-int8] [--batches 1,64]
+           [--precisions fp32,bf16,int8,ct2-float32,ct2-int8,int8+tcmalloc] [--batches 1,64]
            [--references REF [REF ...]]
 Each figure is the median of `--repeats` runs of the whole `nmtcli translate` command (start-up
 and model loading included, as a user experiences it); peak memory is the process's RSS. With
 several `--precisions`, each setting runs in every precision one after the other (repeats
 interleaved), and the last column is the speed relative to the first precision, in this run.
 `ct2-Q` is the CTranslate2 engine on the model exported with `--quantization Q` (exported once
-into .bench/); with `--references` (one per input) a BLEU column scores the first run's output.
+into .bench/); `P+tcmalloc` (or `+jemalloc`) runs precision P with that allocator preloaded
+(LD_PRELOAD; the library must be installed, e.g. Debian's libtcmalloc-minimal4); with
+`--references` (one per input) a BLEU column scores the first run's output.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import json
 import subprocess
 import tempfile
@@ -22,6 +25,20 @@ from pathlib import Path
 from bench.common import WORK, machine, measure, median, nmtcli, pin, publish, table
 
 SEARCHES = [("greedy", 1), ("beam 5", 5)]
+ALLOCATORS = {"tcmalloc": "tcmalloc_minimal", "jemalloc": "jemalloc"}  # name: its library
+
+
+def allocator_env(setting: str) -> tuple[str, dict[str, str]]:
+    """A setting's precision and environment: `P+tcmalloc` preloads tcmalloc for precision P."""
+    precision, _, allocator = setting.partition("+")
+    if not allocator:
+        return precision, {}
+    if allocator not in ALLOCATORS:
+        raise SystemExit(f"{setting}: unknown allocator (one of {', '.join(ALLOCATORS)})")
+    library = ctypes.util.find_library(ALLOCATORS[allocator])
+    if library is None:
+        raise SystemExit(f"{setting}: lib{ALLOCATORS[allocator]} is not installed")
+    return precision, {"LD_PRELOAD": library}
 
 
 def engine_model(model: Path, precision: str) -> tuple[Path, list[str]]:
@@ -41,6 +58,7 @@ def translate_once(
     model: Path, source: Path, beam: int, batch: int, precision: str
 ) -> tuple[float, float, int, list[str]]:
     """(seconds, peak MB, output pieces, translations) of one `nmtcli translate` run."""
+    precision, env = allocator_env(precision)
     model, flags = engine_model(model, precision)
     command = [
         nmtcli(),
@@ -58,7 +76,7 @@ def translate_once(
         "cpu",
         *flags,
     ]
-    run = measure(command, stdin=source)
+    run = measure(command, stdin=source, env=env)
     outputs = [json.loads(line) for line in run.stdout.splitlines()]
     pieces = sum(len(output["pieces"]) + 1 for output in outputs)
     return run.seconds, run.peak_mb, pieces, [output["translation"] for output in outputs]
@@ -125,13 +143,17 @@ def main() -> None:
     parser.add_argument("inputs", type=Path, nargs="+")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, help="translate only the first N lines")
-    parser.add_argument("--precisions", default="fp32", help="comma-separated, e.g. fp32,ct2-int8")
+    parser.add_argument(
+        "--precisions", default="fp32", help="comma-separated, e.g. fp32,ct2-int8,int8+tcmalloc"
+    )
     parser.add_argument("--references", type=Path, nargs="+", help="one per input: adds BLEU")
     parser.add_argument("--batches", default="1,64", help="comma-separated batch sizes")
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--threads", type=int, help="torch threads (OMP_NUM_THREADS)")
     parser.add_argument("--cpus", help="run pinned to these CPUs (taskset -c)")
     args = parser.parse_args()
+    for precision in args.precisions.split(","):
+        allocator_env(precision)  # an unknown or missing allocator stops before any run
     setting = pin(args.threads, args.cpus)
     rows = []
     references = args.references or [None] * len(args.inputs)
