@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from nmtcli.decoding import LENGTH_SLACK, SearchOptions
 from nmtcli.output import Level
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,7 +54,10 @@ MaxLengthOpt = Annotated[
     int, _search("--max-length", help="Most output pieces per sentence.", min=1)
 ]
 MaxRatioOpt = Annotated[
-    float, _search("--max-length-ratio", help="Most output pieces per source piece (plus 10).")
+    float,
+    _search(
+        "--max-length-ratio", help=f"Most output pieces per source piece (plus {LENGTH_SLACK})."
+    ),
 ]
 MinLengthOpt = Annotated[
     int, _search("--min-length", help="Fewest output pieces before EOS.", min=0)
@@ -78,16 +82,17 @@ AttentionOutOpt = Annotated[
 ]
 
 
+CORE = SearchOptions()  # the library's defaults; the command line departs from four of them
 SEARCH_OPTIONS = (  # (name, option, default): declared once for every decoding command
-    ("beam_size", BeamOpt, 5),
-    ("length_penalty", LengthPenaltyOpt, 1.0),
-    ("max_length", MaxLengthOpt, 256),
-    ("max_length_ratio", MaxRatioOpt, 2.0),
+    ("beam_size", BeamOpt, 5),  # a user at the terminal wants the better search, not greedy
+    ("length_penalty", LengthPenaltyOpt, CORE.length_penalty),
+    ("max_length", MaxLengthOpt, CORE.max_length),
+    ("max_length_ratio", MaxRatioOpt, CORE.max_length_ratio),
     ("min_length", MinLengthOpt, 1),  # as fairseq: a non-empty input never gets an empty line
-    ("no_repeat_ngram", NoRepeatOpt, 0),
-    ("split", SplitOpt, True),
-    ("recase", RecaseOpt, True),
-    ("placeholders", HideOpt, None),
+    ("no_repeat_ngram", NoRepeatOpt, CORE.no_repeat_ngram),
+    ("split", SplitOpt, True),  # pasted paragraphs are the common case at the terminal
+    ("recase", RecaseOpt, True),  # typed ALL CAPS or Title Case, read in sentence case
+    ("placeholders", HideOpt, CORE.placeholders),
 )
 
 
@@ -133,8 +138,6 @@ def with_search_options(command: F) -> F:
     """
 
     def gather(values: dict[str, Any]) -> dict[str, Any]:
-        from nmtcli.decoding import SearchOptions
-
         try:
             return {"search": SearchOptions(**values)}
         except ValueError as error:
