@@ -53,12 +53,8 @@ LengthPenaltyOpt = Annotated[
 MaxLengthOpt = Annotated[
     int, _search("--max-length", help="Most output pieces per sentence.", min=1)
 ]
-MaxRatioOpt = Annotated[
-    float,
-    _search(
-        "--max-length-ratio", help=f"Most output pieces per source piece (plus {LENGTH_SLACK})."
-    ),
-]
+RATIO_HELP = f"Most output pieces per source piece (plus {LENGTH_SLACK})."
+MaxRatioOpt = Annotated[float, _search("--max-length-ratio", help=RATIO_HELP)]
 MinLengthOpt = Annotated[
     int, _search("--min-length", help="Fewest output pieces before EOS.", min=0)
 ]
