@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes.util
+import functools
 import json
 import subprocess
 import tempfile
@@ -28,6 +29,7 @@ SEARCHES = [("greedy", 1), ("beam 5", 5)]
 ALLOCATORS = {"tcmalloc": "tcmalloc_minimal", "jemalloc": "jemalloc"}  # name: its library
 
 
+@functools.cache  # find_library runs ldconfig: once per setting, not once per run
 def allocator_env(setting: str) -> tuple[str, dict[str, str]]:
     """A setting's precision and environment: `P+tcmalloc` preloads tcmalloc for precision P."""
     precision, _, allocator = setting.partition("+")

@@ -346,10 +346,10 @@ def test_int8_quantizes_every_linear_and_recurrent_layer_and_keeps_the_translati
         int8 = cli("translate", "-m", trained_model, "-k", beam, "--precision", "int8", *SENTENCES)
         assert int8.exit_code == 0, int8.output
         assert len(int8.stdout.splitlines()) == len(SENTENCES)
-    # Each token's probability under int8 stays close to fp32. The int8 kernels differ by CPU
-    # (AVX2 or VNNI): the worst token of this 300-step model moved 0.02 nats on an AMD EPYC and
-    # 0.104 on the CI machine, so the bound is 0.25 nats (a 28% change in one token's
-    # probability) and 0.05 on average; a broken quantization moves tokens by whole nats.
+    # Each token's probability under int8 stays close to fp32. The int8 kernels differ by CPU:
+    # the worst token of this 300-step model moved 0.02 nats on an AMD EPYC and 0.104 on the CI
+    # machine, so the bound is 0.25 nats (a 28% change in one token's probability) and 0.05 on
+    # average; a broken quantization moves tokens by whole nats.
     for source, target in zip(SENTENCES, fp32.stdout.splitlines()):
         expected = fp32_translator.force(source, target).token_log_probs
         found = int8_translator.force(source, target).token_log_probs
