@@ -183,7 +183,7 @@ def translate_keeps_output_when_input_is_bad(ws: Workspace) -> str | None:
     source.write_bytes(b"the cat\n\xff\xfe broken\n")
     out.write_text("yesterday's translations\n")
     before = digest(out)
-    result = nmtcli("translate", "-i", source, "-o", out)
+    result = nmtcli("translate", "-i", source, "-o", out, "--force")
     return first(refused(result, "UTF-8"), unchanged(out, before))
 
 
@@ -192,6 +192,116 @@ def train_force_with_a_typo_keeps_the_model(ws: Workspace) -> str | None:
     before = digest(model)
     result = nmtcli("train", ws.root / "typo.tvs", "-o", model, "--force", *TINY)
     return first(refused(result, "typo.tvs"), unchanged(model, before))
+
+
+FINE_TUNE = ("--valid-size", "20", "--valid-bleu-sentences", "10", "--device", "cpu")
+
+
+def train_init_from_its_own_output_keeps_the_parent(ws: Workspace) -> str | None:
+    model = ws.model()
+    before = digest(model)
+    result = nmtcli("train", ws.corpus, "-o", model, "--init-from", model, "--force", *FINE_TUNE)
+    return first(refused(result, "output directory"), unchanged(model, before))
+
+
+def train_force_checks_everything_before_replacing(ws: Workspace) -> str | None:
+    model, parent = ws.model(), ws.model()
+    (parent / "model.safetensors").write_bytes(b"not weights")
+    before = digest(model)
+    attempts = {
+        "fp16 on a CPU": (("--precision", "fp16", *TINY), "fp16"),
+        "a parent whose weights are damaged": (("--init-from", parent, *FINE_TUNE), "weights"),
+        "everything frozen": (
+            ("--init-from", ws.model(), "--freeze", "embeddings,encoder,decoder", *FINE_TUNE),
+            "nothing",
+        ),
+        "--lr 1e308": (("--lr", "1e308", *TINY), "lr"),
+    }
+    for label, (args, words) in attempts.items():
+        result = nmtcli("train", ws.corpus, "-o", model, "--force", "--max-steps", "2", *args)
+        problem = first(refused(result, words), unchanged(model, before))
+        if problem:
+            return f"{label}: {problem}"
+    return None
+
+
+def existing_outputs_need_force(ws: Workspace) -> str | None:
+    model, out, test = ws.model(), ws.path("out.txt"), ws.path("test.tsv")
+    test.write_text("the cat\tTHE CAT\n")
+    out.write_text("yesterday's translations\n")
+    before = digest(out)
+    commands = {
+        "translate -o": ("translate", "-m", model, "cat", "-o", out),
+        "evaluate --hypotheses": ("evaluate", "-m", model, test, "--hypotheses", out),
+    }
+    for label, args in commands.items():
+        problem = first(refused(nmtcli(*args), "--force"), unchanged(out, before))
+        if problem:
+            return f"{label}: {problem}"
+    forced = nmtcli("translate", "-m", model, "cat", "-o", out, "--force")
+    return None if forced.code == 0 and digest(out) != before else "--force did not replace it"
+
+
+def outputs_never_replace_a_model_file(ws: Workspace) -> str | None:
+    model = ws.model()
+    before = digest(model)
+    for name in ("model.safetensors", "config.json"):
+        result = nmtcli("translate", "-m", model, "cat", "-o", model / name, "--force")
+        problem = first(refused(result, "model directory"), unchanged(model, before))
+        if problem:
+            return f"-o {name}: {problem}"
+    return None
+
+
+def outputs_write_through_links_and_devices(ws: Workspace) -> str | None:
+    model, target, link = ws.model(), ws.path("target.txt"), ws.path("link.txt")
+    target.write_text("old\n")
+    link.symlink_to(target)
+    result = nmtcli("translate", "-m", model, "cat", "-o", link, "--force")
+    if result.code != 0 or not link.is_symlink() or target.read_text() == "old\n":
+        return f"a link was not written through: {result.stderr.strip()[-200:]}"
+    result = nmtcli("translate", "-m", model, "cat", "-o", os.devnull)
+    if result.code != 0 or not Path(os.devnull).is_char_device():
+        return f"-o {os.devnull}: {result.stderr.strip()[-200:] or 'replaced by a file'}"
+    return None
+
+
+def translate_output_is_its_stdin(ws: Workspace) -> str | None:
+    text = ws.path("f.txt")
+    text.write_text("the cat\n")
+    before = digest(text)
+    with text.open("rb") as handle:
+        done = subprocess.run(
+            [sys.executable, "-m", "nmtcli", "translate", "-o", str(text)],
+            stdin=handle,
+            capture_output=True,
+            env=os.environ | {"NO_COLOR": "1"},
+            check=False,
+        )
+    result = Result(done.returncode, done.stdout.decode(), done.stderr.decode(), 0.0)
+    return first(refused(result, "stdin"), unchanged(text, before))
+
+
+def closed_stdin_is_reported(ws: Workspace) -> str | None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nmtcli", "translate", "-m", str(ws.model())],
+        stdin=None,
+        capture_output=True,
+        env=os.environ | {"NO_COLOR": "1"},
+        preexec_fn=lambda: os.close(0),
+        check=False,
+    )
+    return refused(Result(done.returncode, "", done.stderr.decode(), 0.0), "stdin")
+
+
+def record_keeps_scores_it_cannot_read(ws: Workspace) -> str | None:
+    model, test = ws.model(), ws.path("test.tsv")
+    test.write_text("the cat\tTHE CAT\n")
+    scores = model / "evaluations.json"
+    scores.write_text('[{"test": "t", "bleu": 1')
+    before = digest(scores)
+    result = nmtcli("evaluate", "-m", model, test, "--record", "mine")
+    return first(refused(result, "evaluations.json"), unchanged(scores, before))
 
 
 def export_onto_itself_keeps_the_model(ws: Workspace) -> str | None:
@@ -481,14 +591,17 @@ def truncated_records_still_show_the_rest(ws: Workspace) -> str | None:
 
 
 def bad_yaml_values(ws: Workspace) -> str | None:
-    for text, word in (
-        ("max_time: [1]\n", "duration"),
-        ("vocab: 5\n", "vocab"),
-        ("layers: '2'\n", "layers"),
+    for text, words in (
+        ("max_time: [1]\n", ("duration",)),
+        ("vocab: 5\n", ("vocab",)),
+        ("arch: rnn\nlayers: '2'\n", ("layers", "bad.yaml:2:")),
+        ("arch: rnn\nlr: fast\n", ("lr", "bad.yaml:2:")),
+        ("layers: 1\nlayers: 2\n", ("given twice", "bad.yaml:2:")),
     ):
         config = ws.path("bad.yaml")
         config.write_text(text)
-        problem = refused(nmtcli("train", ws.corpus, "-o", ws.path("y"), "--config", config), word)
+        result = nmtcli("train", ws.corpus, "-o", ws.path("y"), "--config", config)
+        problem = refused(result, *words)
         if problem:
             return f"{text.strip()}: {problem}"
     return None
@@ -514,6 +627,7 @@ def bad_numbers(ws: Workspace) -> str | None:
             "nan",
             "cat",
         ),
+        "--plateau-factor 2": ("train", ws.corpus, "-o", ws.path("n"), "--plateau-factor", "2"),
         "bleu -w -1": ("bleu", ws.corpus, "-i", ws.corpus, "-w", "-1"),
         "bleu -tok ja-mecab": ("bleu", ws.corpus, "-i", ws.corpus, "-tok", "ja-mecab"),
     }
@@ -610,6 +724,14 @@ CASES: dict[str, Callable[[Workspace], str | None]] = {
         translate_keeps_output_when_input_is_bad,
         train_force_with_a_typo_keeps_the_model,
         export_onto_itself_keeps_the_model,
+        train_init_from_its_own_output_keeps_the_parent,
+        train_force_checks_everything_before_replacing,
+        existing_outputs_need_force,
+        outputs_never_replace_a_model_file,
+        outputs_write_through_links_and_devices,
+        translate_output_is_its_stdin,
+        closed_stdin_is_reported,
+        record_keeps_scores_it_cannot_read,
         export_force_from_a_bad_source_keeps_the_target,
         train_force_replaces_old_test_scores,
         train_force_never_replaces_foreign_files,

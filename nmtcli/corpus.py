@@ -68,6 +68,8 @@ def display_name(path: str) -> str:
 def _open_binary(path: str) -> BinaryIO:
     """Open `path` for binary reading, decompressing gzip transparently."""
     if path == STDIN:
+        if sys.stdin is None:
+            raise CorpusError("<stdin>: is closed; give the input as a file or an argument")
         return sys.stdin.buffer
     try:
         handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
@@ -114,6 +116,11 @@ def read_lines(path: str, strip_bom: bool = True) -> Iterator[str]:
     """Yield each line of a text file as a `str` (no line ending); invalid UTF-8 is an error."""
     for number, raw in read_raw_lines(path):
         yield decode_line(path, number, raw, strip_bom)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is an open terminal (not a pipe, a file, or closed)."""
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def input_lines(sentences: list[str] | None, path: str | None, tty: bool) -> Iterator[str]:

@@ -6,17 +6,14 @@ A process killed at any moment leaves either the old file or the new one, never 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from nmtcli.errors import OutputError
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process umask (read without changing it for good)."""
     mask = os.umask(0)
     os.umask(mask)
@@ -43,7 +40,15 @@ def write_point(label: str) -> None:
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Create `path` atomically: `write(temp_path)` fills a temporary file that is then renamed."""
+    """Create `path` atomically: `write(temp_path)` fills a temporary file that is then renamed.
+
+    A symbolic link is written through (its target is replaced), and a FIFO or device
+    (`/dev/null`) is written in place: renaming over them would replace them by a file.
+    """
+    path = write_target(path)
+    if is_special(path):
+        _write_in_place(path, write)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -52,7 +57,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     os.close(handle)
     try:
         write(temp)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(temp, 0o666 & ~umask())  # mkstemp makes 0600; give the usual permissions
         with open(temp, "rb") as written:
             os.fsync(written.fileno())
         write_point(f"{path.name} written, not renamed")
@@ -90,45 +95,19 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def check_output(path: Path, inputs: tuple[str | None, ...] = ()) -> None:
-    """Refuse an output file that cannot be written, or that is one of the `inputs`."""
-    if path.is_dir():
-        raise OutputError(f"{path}: is a directory, not a file to write")
-    if not path.parent.is_dir():
-        raise OutputError(f"{path}: the folder {path.parent} does not exist")
-    for name in inputs:
-        if (
-            name not in (None, "-")
-            and path.exists()
-            and Path(name).exists()
-            and os.path.samefile(name, path)
-        ):
-            raise OutputError(f"{path}: is also the input {name}; write to another file")
+def write_target(path: Path) -> Path:
+    """The file a write to `path` reaches: a symbolic link's target (`path` itself if none)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
-@contextmanager
-def replacing_output(path: Path, inputs: tuple[str | None, ...] = ()) -> Iterator[TextIO]:
-    """A text stream that replaces `path` only when the block finishes without an error.
+def is_special(path: Path) -> bool:
+    """Whether `path` exists and is not a regular file (a FIFO, a device such as /dev/null)."""
+    return path.exists() and not path.is_dir() and not path.is_file()
 
-    Until then the old file is untouched: a failed or interrupted run never empties it.
-    """
-    check_output(path, inputs)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+def _write_in_place(path: Path, write: Callable[[str], None]) -> None:
+    """Write to a FIFO or device directly, since it cannot be replaced by a rename."""
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            yield stream
-        os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def output_stream(path: Path | None, inputs: tuple[str | None, ...] = ()) -> Iterator[TextIO]:
-    """stdout when `path` is None, else a `replacing_output` for it."""
-    if path is None:
-        yield sys.stdout
-        return
-    with replacing_output(path, inputs) as stream:
-        yield stream
+        write(str(path))
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None

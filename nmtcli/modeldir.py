@@ -466,12 +466,13 @@ class ModelDir:
         from, `parent` × parent + (1 − `parent`) × mean: WiSE-FT (Wortsman et al., 2022), which
         keeps more of what the parent knew while keeping much of what fine-tuning taught.
         """
-        chosen = self.step_weights()[-last:]
+        kept = self.step_weights()
+        chosen = kept[-last:]
         if len(chosen) < (1 if parent else 2):
             raise ModelDirError(
-                f"{self.path}: {len(chosen)} validation checkpoint(s) kept (step-N.safetensors); "
-                "averaging needs two or more, or one with --parent (train with "
-                "--keep-checkpoints N)"
+                f"{self.path}: --last {last} of {len(kept)} validation checkpoint(s) kept "
+                "(step-N.safetensors); averaging needs two or more, or one with --parent (train "
+                "with --keep-checkpoints N)"
             )
         parent_dir = self._parent() if parent else None
         model = self.new_model()
@@ -525,7 +526,11 @@ class ModelDir:
     def record_evaluation(self, record: EvaluationRecord) -> None:
         """Add a test score, replacing one of the same test set and decoding; update the card."""
         self.lock()
-        rows = [row for row in self.evaluations() if not row.same_test(record)] + [record]
+        warned = len(self.warnings)
+        kept = self.evaluations()
+        if len(self.warnings) > warned:  # rewriting the file would lose the scores not read
+            raise ModelDirError(f"{self.warnings[-1]}; repair or remove it to record new scores")
+        rows = [row for row in kept if not row.same_test(record)] + [record]
         text = json.dumps([row.to_dict() for row in rows], indent=2) + "\n"
         atomic_write_text(self.path / EVALUATIONS, text)
         self.write_card()
@@ -565,7 +570,7 @@ class ModelDir:
         model = model if model is not None else self.build()
         exported = ModelDir(target)
         if exported.path.exists() and exported.path.resolve() == self.path.resolve():
-            raise ModelDirError(f"{target}: is the model being exported; export to a new directory")
+            raise ModelDirError(f"{target}: is the model it is made from; write to a new directory")
         exported.claim(force, hint="")
         staged = exported.staging()
         try:

@@ -33,17 +33,20 @@ SCORE_COLUMNS = ("n", "BLEU", "chrF", "exact", "length", "repeats", "short", "lo
 CATEGORY_COLUMNS = ("n", "BLEU", "chrF", "verbatim", "degenerate")
 
 
-def check_heatmap_file(path: Path | None) -> None:
-    """Refuse a heatmap file name nmtcli cannot write, before any work is done."""
+def check_heatmap_file(path: Path | None, force: bool = False) -> None:
+    """Refuse a heatmap file nmtcli cannot write (or must not replace), before any work is done."""
+    from nmtcli.outputs import check_output
+
     if path is not None and path.suffix.lower() not in HEATMAP_SUFFIXES:
         raise ConfigError(f"--attention-out {path}: the name must end in .svg or .html")
+    check_output(path, force=force)
 
 
 class HeatmapSink:
     """Shows heatmaps on a console and, optionally, records them for an SVG/HTML file."""
 
     def __init__(self, console: Console, color: bool, out_file: Path | None) -> None:
-        check_heatmap_file(out_file)
+        """`out_file`: checked by the caller (`check_heatmap_file`)."""
         self.console, self.color, self.out_file = console, color, out_file
         self.recorder = None
         if out_file is not None:
@@ -263,15 +266,17 @@ def vocabulary_table(trained: TrainedVocab) -> Table:
     return table
 
 
-def show_diagram(run: RunConfig, console: Console, svg: Path | None, color: bool) -> None:
-    """Print a model's encoder–decoder diagram; with `svg`, also write it there."""
+def show_diagram(
+    run: RunConfig, console: Console, svg: Path | None, color: bool, force: bool = False
+) -> None:
+    """Print a model's encoder–decoder diagram; with `svg`, also write it there (`force`: anew)."""
     from nmtcli.diagram import diagram_view, save_svg
-    from nmtcli.io import check_output
     from nmtcli.models.diagram import model_diagram
+    from nmtcli.outputs import check_output
 
     diagram = model_diagram(run.model, run.vocab)
     console.print(diagram_view(diagram, color and console.is_terminal))
     if svg is not None:
-        check_output(svg)
+        check_output(svg, force=force)
         save_svg(diagram, svg)
         console.print(f"wrote {svg}", highlight=False)

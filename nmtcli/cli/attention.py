@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import FormatOpt, OutputFormat, boundary, color_enabled, stdout
+from nmtcli.cli.common import ForceOpt, FormatOpt, OutputFormat, boundary, color_enabled, stdout
 from nmtcli.cli.options import (
     AttentionOutOpt,
     DeviceOpt,
@@ -48,13 +48,14 @@ def attention(
     attention_head: HeadOpt = None,
     attention_out: AttentionOutOpt = None,
     output_format: FormatOpt = OutputFormat.text,
+    force: ForceOpt = False,
 ) -> None:
     """Forced decoding: the heatmap of a given translation and each target token's probability."""
     from nmtcli.heatmap import view_label
     from nmtcli.translator import Translator
     from nmtcli.views import HeatmapSink, check_heatmap_file
 
-    check_heatmap_file(attention_out)
+    check_heatmap_file(attention_out, force)
     translator = Translator.open(model, device, precision or "fp32")
     translator.require_attention("to show")
     forced = translator.force(source, target)

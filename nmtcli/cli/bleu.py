@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from nmtcli.cli.app import app
 from nmtcli.cli.common import OutputFormat, boundary
-from nmtcli.corpus import STDIN
+from nmtcli.corpus import STDIN, stdin_is_terminal
 from nmtcli.scoring import (
     BLEU_TOKENIZERS,
     METRICS,
@@ -62,7 +61,7 @@ def bleu(
 ) -> None:
     """Score hypotheses (stdin or -i) against references: sacreBLEU's numbers and signature."""
     chosen = tuple(name.lower() for name in (metrics or ["bleu"]))
-    if input_file == STDIN and sys.stdin.isatty():
+    if input_file == STDIN and stdin_is_terminal():
         raise typer.BadParameter("pipe hypotheses on stdin or give --input FILE")
     options = ScoreOptions(chosen, tokenize, lowercase, width, score_only)
     hypotheses, reference_sets = read_for_scoring(input_file, references)

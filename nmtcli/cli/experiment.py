@@ -12,6 +12,7 @@ import typer
 
 from nmtcli.cli.app import app
 from nmtcli.cli.common import (
+    ForceOpt,
     FormatOpt,
     OutputFormat,
     SkipInvalidOpt,
@@ -22,13 +23,7 @@ from nmtcli.cli.common import (
     plain_option,
     stdout,
 )
-from nmtcli.cli.options import (
-    BatchSizeOpt,
-    DeviceOpt,
-    ModelOpt,
-    PrecisionOpt,
-    with_search_options,
-)
+from nmtcli.cli.options import BatchSizeOpt, DeviceOpt, ModelOpt, PrecisionOpt, with_search_options
 from nmtcli.corpus import CorpusSpec, SkipReport
 from nmtcli.evaluation import read_test_set, with_categories
 from nmtcli.toy import TASKS
@@ -121,19 +116,19 @@ def evaluate(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = None,
     skip_invalid: SkipInvalidOpt = False,
+    force: ForceOpt = False,
     *,
     search: SearchOptions,
 ) -> None:
     """Translate a test set and report BLEU, chrF, exact match, length and repetition problems."""
     from nmtcli.engines import open_engine
     from nmtcli.evaluation import evaluation_record, report_dict
-    from nmtcli.io import check_output, replacing_output
     from nmtcli.modeldir import ModelDir
+    from nmtcli.outputs import check_output, replacing_output
     from nmtcli.shipped import model_or_default
     from nmtcli.views import evaluation_tables
 
-    if hypotheses_out is not None:
-        check_output(hypotheses_out, (test, src_file, ref_file))
+    check_output(hypotheses_out, (test, src_file, ref_file), force)
     *pairs, categories = _test_pairs(test, src_file, ref_file, skip_invalid, by_category)
     translator, limits = open_engine(model, device, precision), (bucket_width, bucket_max)
     report, hypotheses = translator.evaluate(*pairs, search, batch_size, *limits)
@@ -141,7 +136,7 @@ def evaluate(
         report = with_categories(report, categories, pairs[0], hypotheses, pairs[1])
     decoding = search.label()
     if hypotheses_out is not None:
-        with replacing_output(hypotheses_out, (test, src_file, ref_file)) as stream:
+        with replacing_output(hypotheses_out, (test, src_file, ref_file), force) as stream:
             stream.write("".join(h + "\n" for h in hypotheses))
     if record is not None:
         ModelDir.load(model_or_default(model)).record_evaluation(
@@ -177,6 +172,7 @@ def compare(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = None,
     skip_invalid: SkipInvalidOpt = False,
+    force: ForceOpt = False,
     *,
     search: SearchOptions,
 ) -> None:
@@ -184,8 +180,10 @@ def compare(
     from nmtcli.charts import save_plot
     from nmtcli.engines import open_engine
     from nmtcli.evaluation import bucket_labels, bucket_values, model_labels, report_dict
+    from nmtcli.outputs import check_output
     from nmtcli.views import comparison_chart, comparison_table
 
+    check_output(plot, force=force)
     pairs = _test_pairs(test, src_file, ref_file, skip_invalid, False)[:2]
     reports = {
         name: open_engine(path, device, precision).evaluate(

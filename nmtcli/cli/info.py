@@ -38,6 +38,7 @@ def info(
     output_format: FormatOpt = OutputFormat.text,
     diagram: Annotated[bool, typer.Option("--diagram", help=DIAGRAM)] = False,
     diagram_out: Annotated[Path | None, plain_option("--diagram-out", help=DIAGRAM_OUT)] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Show a model card: architecture with parameter counts, vocabulary, data, training, scores."""
     from nmtcli.modeldir import ModelDir
@@ -46,7 +47,7 @@ def info(
 
     model_dir = ModelDir.load(model_or_default(model))
     if diagram or diagram_out:
-        show_diagram(model_dir.run, stdout(), diagram_out, color_enabled())
+        show_diagram(model_dir.run, stdout(), diagram_out, color_enabled(), force)
         return
     summary = model_dir.summary()
     for message in model_dir.warnings:

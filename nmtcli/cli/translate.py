@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 from nmtcli.cli.app import app
-from nmtcli.cli.common import boundary, color_enabled, plain_option, stderr, stdout, warn
+from nmtcli.cli.common import ForceOpt, boundary, color_enabled, plain_option, stderr, stdout, warn
 from nmtcli.cli.options import (
     ATTENTION,
     SEARCH,
@@ -23,9 +23,9 @@ from nmtcli.cli.options import (
     PrecisionOpt,
     with_search_options,
 )
-from nmtcli.corpus import input_lines
-from nmtcli.io import check_output, output_stream
+from nmtcli.corpus import STDIN, input_lines, stdin_is_terminal
 from nmtcli.output import Format, Level, OutputPlan
+from nmtcli.outputs import check_output, output_stream
 
 if TYPE_CHECKING:
     from nmtcli.decoding import SearchOptions
@@ -77,6 +77,7 @@ def translate(
     attention_layer: LayerOpt = None,
     attention_head: HeadOpt = None,
     attention_out: AttentionOutOpt = None,
+    force: ForceOpt = False,
     *,
     search: SearchOptions,
 ) -> None:
@@ -91,10 +92,10 @@ def translate(
         raise typer.BadParameter(f"--n-best {n_best} needs --beam-size of at least {n_best}")
     wants_attention = show_attention or align or attention_out is not None
     search = replace(search, n_best=n_best, need_attention=wants_attention, trace=trace)
-    check_heatmap_file(attention_out)
-    if output_file is not None:
-        check_output(output_file, (input_file,))
-    lines = input_lines(sentences, input_file, sys.stdin.isatty())
+    check_heatmap_file(attention_out, force)
+    inputs = (input_file or (None if sentences else STDIN),)
+    check_output(output_file, inputs, force)
+    lines = input_lines(sentences, input_file, stdin_is_terminal())
     translator = open_engine(model, device, precision)
     if wants_attention:
         translator.require_attention("to show or align with")
@@ -109,11 +110,11 @@ def translate(
     if show_attention or attention_out:
         sink = HeatmapSink(console, color, attention_out)
     tracing = trace and output_format != Format.json
-    interactive = not sentences and input_file is None and sys.stdin.isatty()
+    interactive = not sentences and input_file is None and stdin_is_terminal()
     chunk = 1 if interactive else batch_size * 16
     layout = translator.attention_layout
     translations = translator.translate(lines, search, batch_size, chunk)
-    with output_stream(output_file, (input_file,)) as out:
+    with output_stream(output_file, inputs, force) as out:
         for index, translation in enumerate(translations):
             if tracing:
                 console.print(*translation_traces(translation, search.label(), color))

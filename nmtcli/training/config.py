@@ -177,6 +177,8 @@ class TrainConfig:
                 (_positive(getattr(self, n)), f"{_flag(n)} must be a positive number")
                 for n in positive
             ),
+            (self.lr is None or self.lr <= 1.0, "lr must be at most 1 (Adam's are about 1e-3)"),
+            (self.plateau_factor < 1.0, "plateau-factor must be below 1 (it lowers the rate)"),
             (self.valid_bleu_sentences >= 0, "valid-bleu-sentences must not be negative"),
             (self.patience >= 0, "patience must not be negative"),
             (self.keep_checkpoints >= 0, "keep-checkpoints must not be negative"),

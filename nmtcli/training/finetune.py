@@ -82,6 +82,8 @@ def freeze(model: Seq2Seq, spec: str | None) -> int:
                 break
     if wanted and not frozen:
         raise ConfigError(f"--freeze {spec}: no parameter of this model is in it")
+    if not any(parameter.requires_grad for parameter in model.parameters()):
+        raise ConfigError(f"--freeze {spec}: freezes every parameter, so nothing would train")
     return frozen
 
 

@@ -8,6 +8,7 @@ YAML file and the YAML file over the defaults.
 
 from __future__ import annotations
 
+import os
 from dataclasses import Field, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -118,13 +119,48 @@ def load_yaml(path: Path) -> dict[str, Any]:
     unknown = sorted(set(values) - MODEL_FIELDS - TRAIN_FIELDS - DATA_FIELDS)
     if unknown:
         raise ConfigError(f"{path}: unknown option(s): {', '.join(unknown)}")
+    yaml_lines(path)  # refuses an option given twice
     return values
+
+
+def yaml_lines(path: Path) -> dict[str, int]:
+    """The line of each top-level option of a YAML file (`dash-names` as `underscore_names`).
+
+    An option given twice is an error: YAML would silently keep the last value.
+    """
+    import yaml
+
+    node, lines = yaml.compose(path.read_text(encoding="utf-8")), {}
+    for key, _ in node.value if isinstance(node, yaml.MappingNode) else []:
+        name, line = str(key.value).replace("-", "_"), key.start_mark.line + 1
+        if name in lines:
+            raise ConfigError(
+                f"{path}:{line}: {key.value} is given twice (first on line {lines[name]})"
+            )
+        lines[name] = line
+    return lines
 
 
 def merge(typed: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
     """The YAML file's values (if any) overridden by the flags the user typed."""
     merged = load_yaml(config_file) if config_file is not None else {}
     return merged | typed
+
+
+def request_from(typed: dict[str, Any], config_file: Path | None) -> TrainRequest:
+    """The new run the typed flags and the YAML file ask for; a bad YAML value names its line."""
+    values = merge(typed, config_file)
+    try:
+        return resolve_request(values)
+    except ConfigError as error:
+        if config_file is None:
+            raise
+        message = str(error)
+        named = message.lstrip("-").split(" ")[0].rstrip(":").replace("-", "_")
+        line = yaml_lines(config_file).get(named)
+        if line is None or named in typed:
+            raise
+        raise ConfigError(f"{config_file}:{line}: {message}") from None
 
 
 def resolve_configs(values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
@@ -153,8 +189,18 @@ def resolve_request(values: dict[str, Any]) -> TrainRequest:
     else:
         (model, train), data = resolve_configs(values), data_options(values)
     parse_freeze(train.freeze)
-    output = values.get("output") or Path("runs") / corpus_name(data.corpus)
-    return TrainRequest(model, train, data, Path(output))
+    output = Path(values.get("output") or Path("runs") / corpus_name(data.corpus))
+    if train.init_from is not None and _same_directory(output, Path(train.init_from)):
+        raise ConfigError(
+            f"--init-from {train.init_from} is the output directory: the fine-tuned model would "
+            "replace its own parent; give -o a new directory"
+        )
+    return TrainRequest(model, train, data, output)
+
+
+def _same_directory(first: Path, second: Path) -> bool:
+    """Whether two paths name one existing directory (however spelt, through links)."""
+    return first.exists() and second.exists() and os.path.samefile(first, second)
 
 
 def _fine_tuning(values: dict[str, Any]) -> tuple[ModelConfig, TrainConfig, DataOptions]:

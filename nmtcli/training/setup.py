@@ -18,9 +18,10 @@ from typing import Any
 import torch
 
 from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, read_pairs
+from nmtcli.device import autocast_dtype
 from nmtcli.errors import CorpusError, ModelDirError
 from nmtcli.modeldir import BEST, ModelDir, load_weights
-from nmtcli.models import VocabSizes
+from nmtcli.models import Seq2Seq, VocabSizes
 from nmtcli.runconfig import DataDescription, Hardware, RunConfig, Stage
 from nmtcli.training.checkpoint import restore_rng
 from nmtcli.training.config import TrainConfig
@@ -37,8 +38,7 @@ from nmtcli.training.finetune import freeze, parent_stage
 from nmtcli.training.options import (
     DataOptions,
     TrainRequest,
-    merge,
-    resolve_request,
+    request_from,
     resumed_train_config,
 )
 from nmtcli.training.plan import (
@@ -194,7 +194,7 @@ def open_job(
     """The job `train` runs: `resume` continued, or a new one from the typed options and YAML."""
     if resume is not None:
         return resume_job(resume, typed, dist, notify)
-    return new_job(resolve_request(merge(typed, config)), force, dist, notify)
+    return new_job(request_from(typed, config), force, dist, notify)
 
 
 def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) -> TrainingJob:
@@ -212,6 +212,7 @@ def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) 
             staged = model_dir.staging()
             try:
                 run, training, valid = _build_run(request, spooled, staged, dist, notify)
+                model = _starting_model(staged, run.train, dist, notify)
                 model_dir.install(staged)
             except BaseException:
                 if created:  # leave no empty directory behind a run that never started
@@ -224,12 +225,26 @@ def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) 
         if not dist.is_main:  # the main rank's configuration, derived values included
             run = model_dir.run
             training, valid, _ = prepare_data(spooled, run.train, vocabulary, notify)
-    torch.manual_seed(run.train.seed)
-    model = model_dir.new_model()
-    if run.train.init_from is not None:
-        load_weights(model, Path(run.train.init_from) / BEST)
-    _freeze(model, run.train, notify)
+            model = _starting_model(model_dir, run.train, dist, lambda _: None)
     return TrainingJob(model, run, vocabulary, training, valid, model_dir, dist)
+
+
+def _starting_model(
+    model_dir: ModelDir, train: TrainConfig, dist: DistInfo, notify: Notify
+) -> Seq2Seq:
+    """The seeded new model, with the parent's weights and --freeze applied, its precision checked.
+
+    Built before the run is installed, so that a parent whose weights cannot be read, a frozen
+    model with nothing left to train or a precision the device lacks fails with the old
+    directory still in place.
+    """
+    autocast_dtype(train.precision, dist.device)  # raises for fp16 on a CPU, int8 on CUDA
+    torch.manual_seed(train.seed)
+    model = model_dir.new_model()
+    if train.init_from is not None:
+        load_weights(model, Path(train.init_from) / BEST)
+    _freeze(model, train, notify)
+    return model
 
 
 def _freeze(model: Any, train: TrainConfig, notify: Notify) -> None:
