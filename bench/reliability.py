@@ -101,6 +101,7 @@ def nmtcli(
     env: dict[str, str] | None = None,
     limit_file_size: int | None = None,
     timeout: float = 120,
+    cwd: Path | None = None,
 ) -> Result:
     """Run nmtcli once, as a user would."""
 
@@ -117,6 +118,7 @@ def nmtcli(
         preexec_fn=limit if limit_file_size else None,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
     seconds = time.monotonic() - start
     return Result(done.returncode, done.stdout.decode(), done.stderr.decode(), seconds)
@@ -302,6 +304,54 @@ def record_keeps_scores_it_cannot_read(ws: Workspace) -> str | None:
     before = digest(scores)
     result = nmtcli("evaluate", "-m", model, test, "--record", "mine")
     return first(refused(result, "evaluations.json"), unchanged(scores, before))
+
+
+def vocab_never_replaces_a_models_vocabulary(ws: Workspace) -> str | None:
+    model = ws.model()
+    before = digest(model)
+    result = nmtcli("vocab", ws.corpus, "-o", model, "--vocab-size", "60", "--force")
+    return first(refused(result, "model directory"), unchanged(model, before))
+
+
+def messages_name_the_real_problem(ws: Workspace) -> str | None:
+    model, a_file, latin = ws.model(), ws.path("file.txt"), ws.path("latin1.tsv")
+    a_file.write_text("x\n")
+    latin.write_bytes(ws.corpus.read_bytes() + b"caf\xe9\tcaf\xe9\n")
+    headless = ws.model()
+    config = json.loads((headless / "config.json").read_text())
+    del config["model"]
+    (headless / "config.json").write_text(json.dumps(config))
+    cases = {
+        "-m a file": (("translate", "-m", a_file, "cat"), None, ("is a file",)),
+        "config.json without a model": (("info", headless), None, ("no 'model' section",)),
+        "--record of blanks": (
+            ("evaluate", "-m", model, ws.corpus, "--record", " "),
+            None,
+            ("name",),
+        ),
+        "--init-from with --vocab-size": (
+            ("train", ws.corpus, "-o", ws.path("n"), "--init-from", model, "--vocab-size", "50"),
+            None,
+            ("--vocab-size",),
+        ),
+        "a bad corpus on stdin": (
+            ("train", "-", "-o", ws.path("n"), *TINY),
+            latin.read_bytes(),
+            ("<stdin>:401", "UTF-8"),
+        ),
+    }
+    for label, (args, stdin, words) in cases.items():
+        problem = refused(nmtcli(*args, stdin=stdin), *words)
+        if problem:
+            return f"{label}: {problem}"
+    return None
+
+
+def translate_output_dash_is_stdout(ws: Workspace) -> str | None:
+    result = nmtcli("translate", "-m", ws.model(), "-o", "-", "cat", cwd=ws.root)
+    if result.code != 0 or not result.stdout.strip() or (ws.root / "-").exists():
+        return f"-o - did not write to stdout: {result.stderr.strip()[-200:]}"
+    return None
 
 
 def export_onto_itself_keeps_the_model(ws: Workspace) -> str | None:
@@ -732,6 +782,9 @@ CASES: dict[str, Callable[[Workspace], str | None]] = {
         translate_output_is_its_stdin,
         closed_stdin_is_reported,
         record_keeps_scores_it_cannot_read,
+        vocab_never_replaces_a_models_vocabulary,
+        messages_name_the_real_problem,
+        translate_output_dash_is_stdout,
         export_force_from_a_bad_source_keeps_the_target,
         train_force_replaces_old_test_scores,
         train_force_never_replaces_foreign_files,

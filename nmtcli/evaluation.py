@@ -38,7 +38,7 @@ from nmtcli.corpus import (
     read_pairs,
     read_raw_lines,
 )
-from nmtcli.errors import CorpusError
+from nmtcli.errors import ConfigError, CorpusError
 from nmtcli.records import EvaluationRecord
 from nmtcli.verbatim import kept_spans
 
@@ -329,6 +329,8 @@ def bucket_values(report: Report, labels: list[str], metric: str) -> list[float 
 
 def evaluation_record(test: str, report: Report, decoding: str) -> EvaluationRecord:
     """The record `evaluate --record` keeps in a model directory."""
+    if not test.strip():
+        raise ConfigError("--record needs a name for the test set (for example --record newstest)")
     overall = report.overall
     return EvaluationRecord(
         test=test,

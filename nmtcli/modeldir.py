@@ -76,6 +76,8 @@ class ModelDir:
     def load(cls, path: Path) -> ModelDir:
         """An existing model directory, its `config.json` read and checked."""
         model_dir = cls(path)
+        if model_dir.path.is_file():
+            raise ModelDirError(f"{path}: is a file; a model is a directory (give its folder)")
         if not model_dir.path.is_dir():
             raise ModelDirError(f"{path}: no such model directory")
         if not (model_dir.path / CONFIG).is_file():
@@ -641,3 +643,14 @@ def _is_temporary(name: str) -> bool:
 def _copy_file(source: Path, target: Path) -> None:
     """Copy one file atomically."""
     atomic_write(target, lambda temp: shutil.copyfile(source, temp))
+
+
+def check_vocabulary_output(path: Path, force: bool) -> None:
+    """Refuse to write a vocabulary over one without `force`, or ever into a model directory.
+
+    A model's weights are tied to its vocabulary's ids: a new one there would break the model.
+    """
+    if ModelDir.holds_model(path):
+        raise ModelDirError(f"{path}: is a model directory; write the vocabulary elsewhere")
+    if (path / VOCAB_META).exists() and not force:
+        raise ModelDirError(f"{path} already holds a vocabulary; use --force to replace it")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from nmtcli.corpus import STDIN
 from nmtcli.errors import OutputError
 from nmtcli.io import is_special, umask, write_target
 
@@ -26,9 +27,10 @@ def check_output(
     """Refuse an output file that cannot be written, is an input, or would replace a file.
 
     `inputs` are the command's input files (`-`: stdin); an existing regular file is replaced
-    only with `force`, and a file of a model directory never is. No `path`: nothing to check.
+    only with `force`, and a file of a model directory never is. No `path` (or `-`, stdout):
+    nothing to check.
     """
-    if path is None:
+    if path is None or str(path) == STDIN:
         return
     if path.is_dir():
         raise OutputError(f"{path}: is a directory, not a file to write")
@@ -94,8 +96,8 @@ def replacing_output(
 def output_stream(
     path: Path | None, inputs: tuple[str | None, ...] = (), force: bool = False
 ) -> Iterator[TextIO]:
-    """stdout when `path` is None, else a `replacing_output` for it."""
-    if path is None:
+    """stdout when `path` is None or `-`, else a `replacing_output` for it."""
+    if path is None or str(path) == STDIN:
         yield sys.stdout
         return
     with replacing_output(path, inputs, force) as stream:

@@ -141,6 +141,8 @@ def _section(values: dict[str, Any], name: str, required: bool = False) -> dict[
     section = values.get(name)
     if section is None and not required:
         return {}
+    if section is None:
+        raise ConfigError(f"malformed (no {name!r} section)")
     if not isinstance(section, dict):
         raise ConfigError(f"malformed ({name!r} is {section!r}, not an object)")
     return section

@@ -16,13 +16,12 @@ from nmtcli.cli.common import (
     SrcFileOpt,
     TgtFileOpt,
     boundary,
-    fail,
     note,
     stdout,
     warn,
 )
 from nmtcli.corpus import CorpusSpec, SkipReport
-from nmtcli.vocab import VOCAB_META, VocabOptions, train_vocab
+from nmtcli.vocab import VocabOptions, train_vocab
 
 
 class ModelType(str, Enum):
@@ -68,10 +67,10 @@ def vocab(
 
     Reserved ids: <pad>=0, <s>=1, </s>=2, <unk>=3.
     """
+    from nmtcli.modeldir import check_vocabulary_output
     from nmtcli.views import vocabulary_table
 
-    if (output / VOCAB_META).exists() and not force:
-        fail(f"{output} already holds a vocabulary; use --force to replace it")
+    check_vocabulary_output(output, force)
     spec = CorpusSpec(tsv=corpus, src=src_file, tgt=tgt_file)
     report = SkipReport() if skip_invalid else None
     options = VocabOptions(model_type.value, vocab_size, not separate, character_coverage)

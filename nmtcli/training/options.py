@@ -32,6 +32,7 @@ DATA_FIELDS = frozenset(
 # Fine-tuning learns the new data as it is: on Multi30k En->Fr the training-time transforms
 # cost 4 val BLEU after 360 updates (docs/transfer.md); `--transforms` turns them back on.
 FINETUNE_DEFAULTS = {"transforms": False}
+VOCAB_BUILDING = ("vocab_size", "model_type", "separate_vocab")  # options of a vocabulary to train
 RESUME_OVERRIDES = frozenset(  # what decides when to stop, validate or keep, not what is learnt
     {"max_epochs", "max_steps", "max_time", "device", "log_every", "patience"}
     | {"valid_every", "keep_checkpoints"}
@@ -238,6 +239,11 @@ def data_options(values: dict[str, Any]) -> DataOptions:
             values.get("valid"), values.get("valid_src_file"), values.get("valid_tgt_file")
         )
     vocab = Path(values["vocab"]) if values.get("vocab") else None
+    building = [name for name in VOCAB_BUILDING if values.get(name) is not None]
+    if (vocab is not None or values.get("init_from") is not None) and building:
+        given = "--vocab" if vocab is not None else "--init-from"
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in building)
+        raise ConfigError(f"{given} brings its own vocabulary, so {flags} cannot apply; drop it")
     return DataOptions(corpus, valid, vocab, bool(values.get("skip_invalid")))
 
 

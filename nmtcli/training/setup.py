@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, read_pairs
+from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, display_name, read_pairs
 from nmtcli.device import autocast_dtype
 from nmtcli.errors import CorpusError, ModelDirError
 from nmtcli.modeldir import BEST, ModelDir, load_weights
@@ -52,6 +52,7 @@ from nmtcli.training.transforms import vocabulary_variants
 from nmtcli.vocab import VocabOptions, Vocabulary, train_vocab
 
 Notify = Callable[[str], None]
+SPOOLED = "stdin.tsv"  # a corpus read from stdin, copied to a file of this name
 
 
 def spool_stdin(spec: CorpusSpec, directory: Path) -> CorpusSpec:
@@ -60,7 +61,7 @@ def spool_stdin(spec: CorpusSpec, directory: Path) -> CorpusSpec:
         return spec
     if spec.tsv != STDIN:
         raise CorpusError("only a TSV corpus can come from stdin (-), not --src-file/--tgt-file")
-    target = directory / "stdin.tsv"
+    target = directory / SPOOLED
     with target.open("wb") as out:
         shutil.copyfileobj(sys.stdin.buffer, out)
     return CorpusSpec(tsv=str(target))
@@ -214,9 +215,12 @@ def new_job(request: TrainRequest, force: bool, dist: DistInfo, notify: Notify) 
                 run, training, valid = _build_run(request, spooled, staged, dist, notify)
                 model = _starting_model(staged, run.train, dist, notify)
                 model_dir.install(staged)
-            except BaseException:
+            except BaseException as error:
                 if created:  # leave no empty directory behind a run that never started
                     shutil.rmtree(model_dir.path, ignore_errors=True)
+                if isinstance(error, CorpusError):  # stdin named as the user gave it
+                    spool = str(Path(scratch) / SPOOLED)
+                    raise CorpusError(str(error).replace(spool, display_name(STDIN))) from None
                 raise
             finally:
                 shutil.rmtree(staged.path, ignore_errors=True)
@@ -348,7 +352,7 @@ def _restored(
         model.load_state_dict(state["model"])
         progress = Progress(**state["progress"])
     except (RuntimeError, TypeError) as error:
-        message = str(error).splitlines()[0]
+        message = " ".join(line.strip() for line in str(error).splitlines()[:2])
         raise ModelDirError(f"{model_dir.path}: training state does not fit ({message})") from None
     restore_rng(state, device)
     return model, progress
