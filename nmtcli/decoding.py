@@ -13,6 +13,11 @@ from dataclasses import dataclass
 LENGTH_SLACK = 10  # tokens allowed beyond ratio × source length
 
 
+# Wider beams translate worse, not better (Koehn & Knowles, 2017, "Six Challenges for NMT"),
+# and each step scores K·V candidates: `-k 100000` is a typo, not a search.
+MAX_BEAM = 1000
+
+
 @dataclass(frozen=True)
 class SearchOptions:
     """How to decode: the search, and how a line is read before it (`translation.Engine`)."""
@@ -31,8 +36,8 @@ class SearchOptions:
     placeholders: bool | None = None  # hide spans to copy (`placeholders`); None: if trained so
 
     def __post_init__(self) -> None:
-        if self.beam_size < 1:
-            raise ValueError("beam size must be at least 1")
+        if not 1 <= self.beam_size <= MAX_BEAM:
+            raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
         if not 1 <= self.n_best <= self.beam_size:
             raise ValueError(f"n-best must be between 1 and the beam size ({self.beam_size})")
         if self.max_length < 1 or self.min_length < 0:

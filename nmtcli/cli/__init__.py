@@ -32,9 +32,8 @@ def expand_multi_value_options(argv: list[str]) -> list[str]:
         out.append(token)
         index += 1
         if token in flags:
-            if index < len(argv):
-                out.append(argv[index])
-                index += 1
+            out += argv[index : index + 1]  # the flag's first value, if there is one
+            index += 1
             while index < len(argv) and argv[index] in bleu.METRIC_NAMES:
                 out += [token, argv[index]]
                 index += 1
@@ -47,6 +46,5 @@ def main() -> None:
         app(args=expand_multi_value_options(sys.argv[1:]), prog_name="nmtcli")
     except BrokenPipeError:
         # The reader of our stdout went away (`nmtcli translate ... | head`): exit quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)

@@ -6,6 +6,7 @@ below become one line on stderr and exit code 1 here; nothing else is caught.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -70,19 +71,23 @@ def _escape(text: str) -> str:
 
 
 def boundary(function: F) -> F:
-    """Turn `NmtError` into a one-line message and exit status 1; Ctrl-C into status 130."""
+    """Turn `NmtError` (and a full disk under stdout) into one line and status 1; Ctrl-C: 130."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
+            sys.stdout.flush()  # a full disk shows here, not as a traceback at exit
+            return result
         except NmtError as error:
             fail(str(error))
-        except BrokenPipeError:
-            # The reader of stdout went away (`nmtcli translate ... | head -1`): stop quietly
-            # with the shell's status for SIGPIPE, 128 + 13 (Click would say 1).
+        except BrokenPipeError:  # stdout's reader left (`| head -1`): quiet, SIGPIPE's 128 + 13
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
+        except OSError as error:
+            if error.errno != errno.ENOSPC:  # not a full disk under stdout: a bug, shown whole
+                raise
+            fail(f"cannot write the output ({error.strerror})")
         except KeyboardInterrupt:
             error_line("interrupted")
             raise typer.Exit(130) from None
