@@ -233,11 +233,12 @@ def existing_outputs_need_force(ws: Workspace) -> str | None:
     out.write_text("yesterday's translations\n")
     before = digest(out)
     commands = {
-        "translate -o": ("translate", "-m", model, "cat", "-o", out),
-        "evaluate --hypotheses": ("evaluate", "-m", model, test, "--hypotheses", out),
+        "translate -o": (("translate", "-m", model, "cat", "-o", out), "--force"),
+        "evaluate --hypotheses": (("evaluate", "-m", model, test, "--hypotheses", out), "--force"),
+        "evaluate --hypotheses -": (("evaluate", "-m", model, test, "--hypotheses", "-"), "name"),
     }
-    for label, args in commands.items():
-        problem = first(refused(nmtcli(*args), "--force"), unchanged(out, before))
+    for label, (args, word) in commands.items():
+        problem = first(refused(nmtcli(*args), word), unchanged(out, before))
         if problem:
             return f"{label}: {problem}"
     forced = nmtcli("translate", "-m", model, "cat", "-o", out, "--force")
@@ -246,13 +247,17 @@ def existing_outputs_need_force(ws: Workspace) -> str | None:
 
 def outputs_never_replace_a_model_file(ws: Workspace) -> str | None:
     model = ws.model()
+    (model / "evaluations.json").unlink(missing_ok=True)
     before = digest(model)
-    for name in ("model.safetensors", "config.json"):
+    for name in ("model.safetensors", "config.json", "evaluations.json"):  # the last: not there
         result = nmtcli("translate", "-m", model, "cat", "-o", model / name, "--force")
-        problem = first(refused(result, "model directory"), unchanged(model, before))
+        problem = first(refused(result, "file of the model"), unchanged(model, before))
         if problem:
             return f"-o {name}: {problem}"
-    return None
+    mine = model / "hypotheses.txt"  # a user's own file beside the model: the usual rule
+    mine.write_text("old\n")
+    result = nmtcli("translate", "-m", model, "cat", "-o", mine, "--force")
+    return None if result.code == 0 and mine.read_text() != "old\n" else "a user's file was refused"
 
 
 def outputs_write_through_links_and_devices(ws: Workspace) -> str | None:
@@ -265,7 +270,16 @@ def outputs_write_through_links_and_devices(ws: Workspace) -> str | None:
     result = nmtcli("translate", "-m", model, "cat", "-o", os.devnull)
     if result.code != 0 or not Path(os.devnull).is_char_device():
         return f"-o {os.devnull}: {result.stderr.strip()[-200:] or 'replaced by a file'}"
-    return None
+    result = nmtcli("translate", "-m", model, "cat", "-o", "/dev/stdout")  # stdout: a pipe
+    if result.code != 0 or not result.stdout.strip():
+        return f"-o /dev/stdout into a pipe: {result.stderr.strip()[-200:] or 'nothing written'}"
+    log = ws.path("log.txt")
+    log.write_text("kept\n")
+    with log.open("a") as appended:  # `nmtcli translate … -o /dev/stdout >> log.txt`
+        command = [sys.executable, "-m", "nmtcli", "translate", "-m", str(model), "cat"]
+        subprocess.run([*command, "-o", "/dev/stdout"], stdout=appended, check=False)
+    lines = log.read_text().splitlines()
+    return None if lines[:1] == ["kept"] and len(lines) == 2 else f">> log: {lines!r}"
 
 
 def translate_output_is_its_stdin(ws: Workspace) -> str | None:
@@ -285,15 +299,19 @@ def translate_output_is_its_stdin(ws: Workspace) -> str | None:
 
 
 def closed_stdin_is_reported(ws: Workspace) -> str | None:
-    done = subprocess.run(
-        [sys.executable, "-m", "nmtcli", "translate", "-m", str(ws.model())],
-        stdin=None,
-        capture_output=True,
-        env=os.environ | {"NO_COLOR": "1"},
-        preexec_fn=lambda: os.close(0),
-        check=False,
-    )
-    return refused(Result(done.returncode, "", done.stderr.decode(), 0.0), "stdin")
+    for args in (("translate", "-m", ws.model()), ("train", "-", "-o", ws.path("n"), *TINY)):
+        done = subprocess.run(
+            [sys.executable, "-m", "nmtcli", *map(str, args)],
+            stdin=None,
+            capture_output=True,
+            env=os.environ | {"NO_COLOR": "1"},
+            preexec_fn=lambda: os.close(0),
+            check=False,
+        )
+        problem = refused(Result(done.returncode, "", done.stderr.decode(), 0.0), "stdin")
+        if problem:
+            return f"{args[0]}: {problem}"
+    return None
 
 
 def record_keeps_scores_it_cannot_read(ws: Workspace) -> str | None:
@@ -356,9 +374,10 @@ def stdout_on_a_full_disk_is_one_line(ws: Workspace) -> str | None:
                 env=os.environ | {"NO_COLOR": "1"},
                 check=False,
             )
-        problem = refused(Result(done.returncode, "", done.stderr.decode(), 0.0), "space")
-        if problem:
-            return f"{args[0]}: {problem}"
+        stderr = done.stderr.decode()
+        problem = refused(Result(done.returncode, "", stderr, 0.0), "space")
+        if problem or len(stderr.strip().splitlines()) != 1:
+            return f"{args[0]}: {problem or 'not one line: ' + stderr[-300:]}"
     return None
 
 

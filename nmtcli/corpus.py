@@ -68,9 +68,7 @@ def display_name(path: str) -> str:
 def _open_binary(path: str) -> BinaryIO:
     """Open `path` for binary reading, decompressing gzip transparently."""
     if path == STDIN:
-        if sys.stdin is None:
-            raise CorpusError("<stdin>: is closed; give the input as a file or an argument")
-        return sys.stdin.buffer
+        return stdin_bytes()
     try:
         handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
     except IsADirectoryError:
@@ -116,6 +114,13 @@ def read_lines(path: str, strip_bom: bool = True) -> Iterator[str]:
     """Yield each line of a text file as a `str` (no line ending); invalid UTF-8 is an error."""
     for number, raw in read_raw_lines(path):
         yield decode_line(path, number, raw, strip_bom)
+
+
+def stdin_bytes() -> BinaryIO:
+    """stdin, as bytes; a `CorpusError` when it is closed (`<&-`)."""
+    if sys.stdin is None:
+        raise CorpusError("<stdin>: is closed; give the input as a file or an argument")
+    return sys.stdin.buffer
 
 
 def stdin_is_terminal() -> bool:

@@ -168,7 +168,7 @@ def save_svg(diagram: Diagram, path: Path) -> None:
         _svg_tie(n, tie.first, tie.second, tie.label, where) for n, tie in enumerate(diagram.ties)
     ]
     width = COLUMN_X["decoder"] + COLUMN_WIDTH["decoder"] + 300
-    atomic_write_text(path, _document(parts, width, y + 10))
+    atomic_write_text(path, _document(parts, width, y + 10), follow=True)
 
 
 def _document(parts: list[str], width: int, height: int) -> str:

@@ -6,6 +6,7 @@ A process killed at any moment leaves either the old file or the new one, never 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -39,16 +40,18 @@ def write_point(label: str) -> None:
         os._exit(137)
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+def atomic_write(path: Path, write: Callable[[str], None], follow: bool = False) -> None:
     """Create `path` atomically: `write(temp_path)` fills a temporary file that is then renamed.
 
-    A symbolic link is written through (its target is replaced), and a FIFO or device
-    (`/dev/null`) is written in place: renaming over them would replace them by a file.
+    With `follow` (a file the user named), a symbolic link is written through (its target is
+    replaced) and a FIFO, device or standard stream (`/dev/null`, `/dev/stdout`) is written in
+    place: renaming over them would replace them by a file. Without it (nmtcli's own files), a
+    link is replaced, never followed out of a model directory.
     """
-    path = write_target(path)
-    if is_special(path):
+    if follow and writes_in_place(path):
         _write_in_place(path, write)
         return
+    path = write_target(path) if follow else path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -85,14 +88,14 @@ def fsync_directory(path: Path) -> None:
         os.close(handle)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically."""
-    atomic_write(path, lambda temp: Path(temp).write_bytes(data))
+def atomic_write_bytes(path: Path, data: bytes, follow: bool = False) -> None:
+    """Write `data` to `path` atomically (`follow`: as `atomic_write`)."""
+    atomic_write(path, lambda temp: Path(temp).write_bytes(data), follow)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) to `path` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, follow: bool = False) -> None:
+    """Write `text` (UTF-8) to `path` atomically (`follow`: as `atomic_write`)."""
+    atomic_write_bytes(path, text.encode("utf-8"), follow)
 
 
 def write_target(path: Path) -> Path:
@@ -100,14 +103,39 @@ def write_target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
-def is_special(path: Path) -> bool:
-    """Whether `path` exists and is not a regular file (a FIFO, a device such as /dev/null)."""
-    return path.exists() and not path.is_dir() and not path.is_file()
+def writes_in_place(path: Path) -> bool:
+    """Whether a write to `path` must go in place rather than by a rename over it.
+
+    So it is for a FIFO, a device (`/dev/null`), a pipe reached through `/dev/stdout` or
+    `/dev/fd/N`, and the file this process's stdout or stderr already writes (`>> log`).
+    """
+    try:
+        status = path.stat()  # follows links
+    except OSError:
+        return False
+    if not stat.S_ISREG(status.st_mode):
+        return not stat.S_ISDIR(status.st_mode)
+    return any(_is_stream(status, descriptor) for descriptor in (1, 2))
+
+
+def _is_stream(status: os.stat_result, descriptor: int) -> bool:
+    """Whether the open file `descriptor` is the file of `status`."""
+    try:
+        return os.path.samestat(os.fstat(descriptor), status)
+    except OSError:
+        return False
 
 
 def _write_in_place(path: Path, write: Callable[[str], None]) -> None:
-    """Write to a FIFO or device directly, since it cannot be replaced by a rename."""
-    try:
-        write(str(path))
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
+    """Write to a FIFO, device or standard stream: to a temporary file, then appended to it.
+
+    Appended, so that `>> log` keeps what the log held.
+    """
+    with tempfile.TemporaryDirectory(prefix="nmtcli-") as scratch:
+        temp = Path(scratch) / path.name
+        try:
+            write(str(temp))
+            with open(path, "ab") as out:
+                out.write(temp.read_bytes())
+        except OSError as error:
+            raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None

@@ -101,6 +101,12 @@ class ModelDir:
             return False
         return isinstance(values, dict) and {"format_version", "model"} <= values.keys()
 
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        """Whether `path` is (or would be) one of the files nmtcli keeps in a model directory."""
+        folder = Path(path).parent
+        return cls.holds_model(folder) and Path(path).name in cls(folder)._own_names()
+
     # -- one writer ----------------------------------------------------------------------------
 
     def lock(self) -> None:
@@ -651,6 +657,6 @@ def check_vocabulary_output(path: Path, force: bool) -> None:
     A model's weights are tied to its vocabulary's ids: a new one there would break the model.
     """
     if ModelDir.holds_model(path):
-        raise ModelDirError(f"{path}: is a model directory; write the vocabulary elsewhere")
+        raise OutputError(f"{path}: is a model directory; write the vocabulary elsewhere")
     if (path / VOCAB_META).exists() and not force:
-        raise ModelDirError(f"{path} already holds a vocabulary; use --force to replace it")
+        raise OutputError(f"{path} already holds a vocabulary; use --force to replace it")

@@ -85,7 +85,7 @@ def boundary(function: F) -> F:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
         except OSError as error:
-            if error.errno != errno.ENOSPC:  # not a full disk under stdout: a bug, shown whole
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # else a bug: shown
                 raise
             fail(f"cannot write the output ({error.strerror})")
         except KeyboardInterrupt:

@@ -94,7 +94,7 @@ def translate(
     search = replace(search, n_best=n_best, need_attention=wants_attention, trace=trace)
     check_heatmap_file(attention_out, force)
     inputs = (input_file or (None if sentences else STDIN),)
-    check_output(output_file, inputs, force)
+    check_output(output_file, inputs, force, dash_is_stdout=True)
     lines = input_lines(sentences, input_file, stdin_is_terminal())
     translator = open_engine(model, device, precision)
     if wants_attention:

@@ -133,6 +133,8 @@ def yaml_lines(path: Path) -> dict[str, int]:
 
     node, lines = yaml.compose(path.read_text(encoding="utf-8")), {}
     for key, _ in node.value if isinstance(node, yaml.MappingNode) else []:
+        if key.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may come more than once
+            continue
         name, line = str(key.value).replace("-", "_"), key.start_mark.line + 1
         if name in lines:
             raise ConfigError(

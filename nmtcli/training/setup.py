@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,7 +16,7 @@ from typing import Any
 
 import torch
 
-from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, display_name, read_pairs
+from nmtcli.corpus import STDIN, CorpusSpec, SkipReport, display_name, read_pairs, stdin_bytes
 from nmtcli.device import autocast_dtype
 from nmtcli.errors import CorpusError, ModelDirError
 from nmtcli.modeldir import BEST, ModelDir, load_weights
@@ -63,7 +62,7 @@ def spool_stdin(spec: CorpusSpec, directory: Path) -> CorpusSpec:
         raise CorpusError("only a TSV corpus can come from stdin (-), not --src-file/--tgt-file")
     target = directory / SPOOLED
     with target.open("wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out)
+        shutil.copyfileobj(stdin_bytes(), out)
     return CorpusSpec(tsv=str(target))
 
 
