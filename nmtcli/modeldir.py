@@ -20,6 +20,9 @@ process dies, the next writer rolls a committed checkpoint forward and an uncomm
 (`recover`), so the best weights are always those the state calls best and each validation
 record is kept exactly once. One process at a time writes a directory (`lock`, an advisory
 `flock` the kernel releases when the process dies, so a killed run never blocks the next).
+
+torch is imported by the methods that need it, not with the module: checking an output path
+(`ModelDir.owns`), `nmtcli vocab` and the CTranslate2 engine never load it.
 """
 
 from __future__ import annotations
@@ -35,17 +38,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from nmtcli.card import ModelSummary, card_markdown
 from nmtcli.errors import ConfigError, ModelDirError, NmtError, OutputError, TrainingError
 from nmtcli.io import atomic_write, atomic_write_text, fsync_directory, write_point
-from nmtcli.models import Seq2Seq, build_model, parameter_tree
 from nmtcli.records import EvaluationRecord, ValidationRecord, learning_problem
 from nmtcli.runconfig import RunConfig
 from nmtcli.vocab import VOCAB_META, Vocabulary, vocabulary_files
 
 if TYPE_CHECKING:
+    import torch
+
+    from nmtcli.models import Seq2Seq
     from nmtcli.models.config import VocabSizes
 
 CONFIG = "config.json"
@@ -253,6 +256,8 @@ class ModelDir:
         The weights are counted from the config (building the model on the `meta` device
         instead would load PyTorch's symbolic-shape machinery: 80 MB more for every command).
         """
+        from nmtcli.models import build_model
+
         needed = 4 * self.run.model.parameter_count(self.vocab_sizes)
         available = _memory_bytes()
         if available and needed > available:
@@ -323,6 +328,10 @@ class ModelDir:
         """Everything the card shows (no weights are loaded)."""
         # Build on the meta device: no memory, no weights, and the global random state (which a
         # resumable training run depends on) is left untouched.
+        import torch
+
+        from nmtcli.models import parameter_tree
+
         with torch.random.fork_rng(devices=[]), torch.device("meta"):
             model = self.new_model()
         records = self.metrics()
@@ -361,6 +370,7 @@ class ModelDir:
         its new content to a given path. A failure to write (a full disk) leaves the previous
         checkpoint as it was and says so.
         """
+        import torch
         from safetensors import SafetensorError
 
         pending = {name: self.path / f".{name}{PENDING}{step}" for name in files}
@@ -404,6 +414,8 @@ class ModelDir:
 
     def _commit(self) -> dict[str, Any] | None:
         """The checkpoint `train_state.pt` commits, if it can be read."""
+        import torch
+
         try:
             commit = self.load_train_state(torch.device("cpu")).get("commit")
         except NmtError:
@@ -418,6 +430,8 @@ class ModelDir:
 
     def load_train_state(self, device: torch.device) -> dict[str, Any]:
         """Read `train_state.pt` safely (tensors and plain data only) and check its keys."""
+        import torch
+
         path = self.path / STATE
         if path.is_symlink():
             raise ModelDirError(f"{path}: is a symbolic link; nmtcli reads only the state it wrote")
@@ -474,6 +488,8 @@ class ModelDir:
         from, `parent` × parent + (1 − `parent`) × mean: WiSE-FT (Wortsman et al., 2022), which
         keeps more of what the parent knew while keeping much of what fine-tuning taught.
         """
+        import torch
+
         kept = self.step_weights()
         chosen = kept[-last:]
         if len(chosen) < (1 if parent else 2):
@@ -574,6 +590,8 @@ class ModelDir:
         as float16 (loaded back into float32). `model` replaces the best weights (averaged
         ones), and `note` is added to the card's notes. Returns the new directory's size in bytes.
         """
+        import torch
+
         vocabulary = self.vocabulary()
         model = model if model is not None else self.build()
         exported = ModelDir(target)
@@ -600,6 +618,7 @@ class ModelDir:
 
 def load_weights(model: Seq2Seq, path: Path) -> None:
     """Load safetensors weights into `model`, converting dtype; a mismatch is a clear error."""
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 

@@ -20,6 +20,7 @@ from typing import TextIO
 from nmtcli.corpus import STDIN
 from nmtcli.errors import OutputError
 from nmtcli.io import umask, write_target, writes_in_place
+from nmtcli.modeldir import ModelDir
 
 
 def check_output(
@@ -50,8 +51,6 @@ def check_output(
         if name is not None and _same_file(name, path):
             shown = "stdin" if name == STDIN else name
             raise OutputError(f"{path}: is also the input {shown}; write to another file")
-    from nmtcli.modeldir import ModelDir  # (torch: commands with outputs load it anyway)
-
     if ModelDir.owns(target):
         raise OutputError(f"{path}: is a file of the model in {target.parent}; write elsewhere")
     if target.is_file() and not force:

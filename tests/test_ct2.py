@@ -89,18 +89,22 @@ def test_int8_export_is_smaller_and_translates(cli, transformer, exported, tmp_p
     assert len(result.stdout.splitlines()) == len(SENTENCES)
 
 
-def test_plain_translation_never_imports_torch(exported):
+@pytest.mark.parametrize("into_a_file", [False, True], ids=["stdout", "-o file"])
+def test_plain_translation_never_imports_torch(exported, tmp_path, into_a_file):
+    output = ["-o", str(tmp_path / "out.txt")] if into_a_file else []  # its checks: torch-free
     code = (
-        "import sys; sys.argv = ['nmtcli', 'translate', '-m', sys.argv[1], 'old red house']\n"
+        "import sys; sys.argv = ['nmtcli', 'translate', '-m', sys.argv[1], 'old red house',"
+        " *sys.argv[2:]]\n"
         "from nmtcli.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('torch' in sys.modules)"
     )
     run = subprocess.run(
-        [sys.executable, "-c", code, str(exported)], capture_output=True, text=True
+        [sys.executable, "-c", code, str(exported), *output], capture_output=True, text=True
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == "False"
+    assert not into_a_file or (tmp_path / "out.txt").read_text().strip()
 
 
 def test_rnn_models_are_a_clear_error(cli, trained_model, tmp_path):
